@@ -1,0 +1,240 @@
+"""One configuration object for a whole run.
+
+The defaults below are the same values that `config.toml` at the repository root documents line by
+line (a test keeps the two in step). A run's config is built once — defaults, then a TOML file, then
+CLI flags or keyword arguments — and passed down to every stage; nothing re-reads it later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+OutputFormat = Literal["jpeg", "webp", "avif"]
+OUTPUT_FORMATS: tuple[str, ...] = ("jpeg", "webp", "avif")
+METADATA_POLICIES: tuple[str, ...] = ("strip", "keep", "allow")
+COLOR_MODES: tuple[str, ...] = ("srgb", "preserve")
+
+
+class ConfigError(ValueError):
+    """A setting is missing, misspelt or out of range; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """Where files go and how the post refers to them."""
+
+    dir: str = "site/assets/img"
+    name: str = ""
+    url_prefix: str = "{{ site.baseurl }}/assets/img"
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    """Post title and the templates that turn it into per-photo alt and title text."""
+
+    title: str = ""
+    alt: str = "{title}"
+    title_template: str = "{title}"
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """The main image each Markdown line links to."""
+
+    enabled: bool = True
+    max_edge: int = 2048
+    format: OutputFormat = "jpeg"
+
+
+@dataclass(frozen=True)
+class VariantSettings:
+    """Responsive widths for `srcset`, in every listed format."""
+
+    widths: tuple[int, ...] = (480, 960, 1600)
+    formats: tuple[OutputFormat, ...] = ("webp",)
+
+
+@dataclass(frozen=True)
+class ThumbnailSettings:
+    """A small preview for grids and contact sheets; `width = 0` turns it off."""
+
+    width: int = 320
+    format: OutputFormat = "webp"
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """Encoder settings per format; they change output bytes, so they are part of the cache key."""
+
+    jpeg: int = 82
+    webp: int = 80
+    avif: int = 60
+    webp_method: int = 4
+    avif_speed: int = 8
+    jpeg_optimize: bool = False
+
+
+@dataclass(frozen=True)
+class MetadataSettings:
+    """What metadata reaches published files, and how colour is handled."""
+
+    policy: Literal["strip", "keep", "allow"] = "strip"
+    allow: tuple[str, ...] = ()
+    gps: bool = False
+    serials: bool = False
+    maker_notes: bool = False
+    thumbnail: bool = False
+    color: Literal["srgb", "preserve"] = "srgb"
+    background: str = "#ffffff"
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Safety limits checked before any pixel is decoded."""
+
+    max_pixels: int = 250_000_000
+    follow_external_symlinks: bool = False
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How the work is scheduled; never changes output bytes."""
+
+    jobs: int = 0
+    force: bool = False
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    output: OutputSettings = field(default_factory=OutputSettings)
+    text: TextSettings = field(default_factory=TextSettings)
+    image: ImageSettings = field(default_factory=ImageSettings)
+    variants: VariantSettings = field(default_factory=VariantSettings)
+    thumbnail: ThumbnailSettings = field(default_factory=ThumbnailSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
+    metadata: MetadataSettings = field(default_factory=MetadataSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    run: RunSettings = field(default_factory=RunSettings)
+
+    @property
+    def jobs(self) -> int:
+        """Worker count: the configured number, or every core when 0."""
+        return self.run.jobs or os.cpu_count() or 1
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """Return a copy with `section__key=value` overrides applied; None values are ignored.
+
+        This is how CLI flags and library keyword arguments land on top of the file.
+        """
+        sections: dict[str, dict[str, Any]] = {}
+        for dotted, value in overrides.items():
+            if value is None:
+                continue
+            section, _, key = dotted.partition("__")
+            if not key:
+                raise ConfigError(f"override {dotted!r} must be written as section__key")
+            sections.setdefault(section, {})[key] = value
+        return _merge(self, sections, origin="override")
+
+
+def _section_types() -> dict[str, type]:
+    return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
+
+
+def _merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
+    types = _section_types()
+    changes: dict[str, Any] = {}
+    for section, values in raw.items():
+        if section not in types:
+            raise ConfigError(
+                f"{origin}: unknown section [{section}]; known sections: {', '.join(types)}"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"{origin}: [{section}] must be a table of settings")
+        current = getattr(base, section)
+        known = {f.name: f for f in dataclasses.fields(current)}
+        updates = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(
+                    f"{origin}: unknown setting {section}.{key}; "
+                    f"known in [{section}]: {', '.join(known)}"
+                )
+            default = getattr(types[section](), key)
+            updates[key] = _coerce(f"{section}.{key}", value, default, origin)
+        changes[section] = dataclasses.replace(current, **updates)
+    config = dataclasses.replace(base, **changes)
+    validate(config)
+    return config
+
+
+def _coerce(name: str, value: Any, default: Any, origin: str) -> Any:
+    """Check a value against the type of its default; TOML arrays become tuples."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, tuple):
+        if isinstance(value, (list, tuple)):
+            value = tuple(value)
+            ok = True
+        else:
+            ok = False
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError(
+            f"{origin}: {name} should be {type(default).__name__}, got {value!r}"
+        )
+    return value
+
+
+def validate(config: Config) -> None:
+    """Reject settings that would fail later, with a message that names the setting."""
+    formats = [config.image.format, config.thumbnail.format, *config.variants.formats]
+    for fmt in formats:
+        if fmt not in OUTPUT_FORMATS:
+            raise ConfigError(f"unknown output format {fmt!r}; choose from {', '.join(OUTPUT_FORMATS)}")
+    if any(not isinstance(w, int) or w <= 0 for w in config.variants.widths):
+        raise ConfigError(f"variants.widths must be positive integers, got {list(config.variants.widths)}")
+    if config.image.max_edge <= 0:
+        raise ConfigError("image.max_edge must be a positive number of pixels")
+    if config.thumbnail.width < 0:
+        raise ConfigError("thumbnail.width must be 0 (off) or a positive number of pixels")
+    for fmt in OUTPUT_FORMATS:
+        quality = getattr(config.quality, fmt)
+        if not 1 <= quality <= 100:
+            raise ConfigError(f"quality.{fmt} must be between 1 and 100, got {quality}")
+    if config.metadata.policy not in METADATA_POLICIES:
+        raise ConfigError(
+            f"metadata.policy must be one of {', '.join(METADATA_POLICIES)}, got {config.metadata.policy!r}"
+        )
+    if config.metadata.color not in COLOR_MODES:
+        raise ConfigError(f"metadata.color must be one of {', '.join(COLOR_MODES)}, got {config.metadata.color!r}")
+    if config.limits.max_pixels <= 0:
+        raise ConfigError("limits.max_pixels must be positive")
+    if config.run.jobs < 0:
+        raise ConfigError("run.jobs must be 0 (all cores) or a positive number")
+    if not (config.image.enabled or config.variants.widths):
+        raise ConfigError("nothing to write: enable [image] or list some variants.widths")
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
+    """Build the run's config: defaults, then the TOML file (if given), then overrides."""
+    config = Config()
+    if path is not None:
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path} is not valid TOML: {error}") from None
+        config = _merge(config, raw, origin=str(path))
+    return config.with_overrides(**overrides)

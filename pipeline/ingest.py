@@ -1,0 +1,248 @@
+"""Stage 1, ingest: find photos by their content, read what ordering needs, reject bad files.
+
+Files are recognised by their first bytes, never by extension: a `.heic` that is really a JPEG and a
+HEIF named `.jpg` both occur in the wild. Only headers are read here; pixels are decoded in render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pillow_heif
+from PIL import Image, UnidentifiedImageError
+
+from .config import Config
+from .metadata import capture_time, read_exif, swaps_axes
+
+# Pillow discovers formats through registered openers; pillow-heif plugs HEIF into the same table.
+pillow_heif.register_heif_opener()
+
+# (offset, magic bytes, format). HEIF/AVIF are ISO-BMFF: an `ftyp` box whose brand names the codec.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\xff\xd8\xff", "jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "png"),
+    (0, b"GIF87a", "gif"),
+    (0, b"GIF89a", "gif"),
+    (0, b"II*\x00", "tiff"),
+    (0, b"MM\x00*", "tiff"),
+)
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+IMAGE_SUFFIXES = {
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff",
+    ".heic", ".heif", ".hif", ".avif", ".mpo",
+}
+
+
+class PhotoError(Exception):
+    """A photo cannot be used; the message is written for a person, not a developer."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A directory entry that looks like a photo by content; nothing decoded yet."""
+
+    path: Path
+    format: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class SourcePhoto:
+    """What ordering and planning need to know about one readable photo."""
+
+    path: Path
+    format: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    width: int
+    height: int
+    captured: datetime | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One file-level failure or warning, reported with the file's name."""
+
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def sniff(head: bytes) -> str | None:
+    """Name the image format from a file's first bytes, or None if it is not one we read."""
+    for offset, magic, name in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp":
+        brands = {head[i : i + 4] for i in range(8, min(len(head), 64), 4)}
+        if brands & _AVIF_BRANDS:
+            return "avif"
+        if brands & _HEIF_BRANDS:
+            return "heif"
+    return None
+
+
+def find_candidates(
+    source: Path, config: Config
+) -> tuple[list[Candidate], list[Problem], list[Problem]]:
+    """List the photos in `source` (not recursive), sniffing each file's first bytes.
+
+    Returns the candidates in name order, the image-like files that cannot be used (errors) and
+    the entries skipped on purpose, such as symbolic links out of the folder (warnings). Files that are
+    neither images by content nor by name (notes, sidecars) are ignored silently; dotfiles too,
+    which covers macOS `._*` companions and our own temporary files.
+    """
+    if not source.is_dir():
+        raise PhotoError(f"{source} is not a folder")
+    root = source.resolve()
+    candidates: list[Candidate] = []
+    problems: list[Problem] = []
+    skipped: list[Problem] = []
+    for path in sorted(source.iterdir()):
+        if path.name.startswith("."):
+            continue
+        looks_like_image = path.suffix.lower() in IMAGE_SUFFIXES
+        if path.is_symlink():
+            target = Path(os.path.realpath(path))
+            if not target.exists():
+                skipped.append(Problem(path, "broken symbolic link, skipped"))
+                continue
+            if not config.limits.follow_external_symlinks and not target.is_relative_to(root):
+                skipped.append(
+                    Problem(path, f"symbolic link to {target}, outside the source folder; skipped")
+                )
+                continue
+        try:
+            info = path.stat()
+        except OSError as error:
+            problems.append(Problem(path, f"cannot be read: {error.strerror}"))
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            if looks_like_image:
+                problems.append(Problem(path, "not a regular file, skipped"))
+            continue
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(64)
+        except OSError as error:
+            problems.append(Problem(path, f"cannot be read: {error.strerror}"))
+            continue
+        kind = sniff(head)
+        if kind is None:
+            if looks_like_image:
+                reason = "empty file (0 bytes)" if info.st_size == 0 else (
+                    "not an image: its content is not JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF"
+                )
+                problems.append(Problem(path, reason))
+            continue
+        candidates.append(Candidate(path, kind, info.st_size, info.st_mtime_ns))
+    return candidates, problems, skipped
+
+
+def hash_file(path: Path) -> str:
+    """Content hash used as the cache identity of a photo (renames keep their outputs)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def open_image(path: Path, config: Config) -> Iterator[Image.Image]:
+    """Open an image lazily and refuse it before decoding if it declares too many pixels.
+
+    Pillow's own bomb check fires only at twice MAX_IMAGE_PIXELS; we set that limit from the
+    config and check the declared size ourselves, so real 200-MP phone photos pass and bombs
+    (billions of pixels in a few bytes) fail with a message that names their size.
+    """
+    limit = config.limits.max_pixels
+    Image.MAX_IMAGE_PIXELS = limit
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as error:
+        raise PhotoError(f"refused: {_declared_size(str(error))} is over the limit of {limit:,} pixels") from None
+    except UnidentifiedImageError:
+        raise PhotoError("not a readable image (unknown or damaged format)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise PhotoError(f"damaged or unsupported image: {error}") from None
+    with image:
+        width, height = image.size
+        if width * height > limit:
+            raise PhotoError(
+                f"refused: {width}x{height} = {width * height:,} pixels is over the limit of {limit:,} "
+                "(limits.max_pixels)"
+            )
+        if width == 0 or height == 0:
+            raise PhotoError("image has no pixels (zero width or height)")
+        yield image
+
+
+def _declared_size(message: str) -> str:
+    """Pillow's bomb error says '(N pixels)'; keep that part for the person reading it."""
+    start, end = message.find("("), message.find(" pixels)")
+    return f"{message[start + 1 : end]} pixels" if 0 <= start < end else "its declared size"
+
+
+def inspect_source(candidate: Candidate, config: Config) -> SourcePhoto:
+    """Read the header of one candidate: displayed size, capture time, content hash."""
+    with open_image(candidate.path, config) as image:
+        exif = read_exif(image)
+        width, height = image.size
+        if swaps_axes(exif):
+            width, height = height, width
+        captured = capture_time(exif)
+    return SourcePhoto(
+        path=candidate.path,
+        format=candidate.format,
+        size=candidate.size,
+        mtime_ns=candidate.mtime_ns,
+        content_hash=hash_file(candidate.path),
+        width=width,
+        height=height,
+        captured=captured,
+    )
+
+
+def capture_order(photos: list[SourcePhoto]) -> list[SourcePhoto]:
+    """Sort photos by capture time, then by file name; photos without a time come last by name.
+
+    Times with an EXIF offset are compared in UTC. A time without one is read in the offset most
+    common among the set, since a camera without offsets at an event is usually set to the same
+    local time as the phones beside it.
+    """
+    offsets = [p.captured.utcoffset() for p in photos if p.captured and p.captured.tzinfo]
+    common = max(set(offsets), key=offsets.count) if offsets else None
+
+    def key(photo: SourcePhoto) -> tuple[int, float, str]:
+        if photo.captured is None:
+            return (1, 0.0, photo.path.name)
+        moment = photo.captured
+        if moment.tzinfo is not None:
+            return (0, moment.timestamp(), photo.path.name)
+        shift = common.total_seconds() if common is not None else 0.0
+        return (0, _naive_seconds(moment) - shift, photo.path.name)
+
+    return sorted(photos, key=key)
+
+
+def _naive_seconds(moment: datetime) -> float:
+    """Seconds since the epoch of a wall-clock time read as if it were UTC."""
+    return (moment - datetime(1970, 1, 1)).total_seconds()

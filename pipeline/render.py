@@ -1,0 +1,230 @@
+"""Stage 3, render: decode each photo once and write every output size from it.
+
+The levers every fast image pipeline uses: decode JPEGs at the smallest DCT scale that still covers
+the largest output (`Image.draft`, libjpeg's shrink-on-load), then cascade — each smaller output is
+resized from the next larger one rather than from the full-size original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image
+
+from .config import Config
+from .ingest import PhotoError, SourcePhoto, open_image
+from .metadata import (
+    apply_orientation,
+    flatten,
+    normalise_mode,
+    output_exif,
+    read_exif,
+    swaps_axes,
+    to_output_colour,
+)
+
+# Bump when a code change alters output bytes for the same settings, so caches re-render.
+RENDER_VERSION = 1
+
+Role = Literal["main", "variant", "thumbnail"]
+EXTENSIONS = {"jpeg": ".jpeg", "webp": ".webp", "avif": ".avif"}
+PILLOW_FORMATS = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One file to write: its role, format, exact pixel size and the cache key of its bytes."""
+
+    role: Role
+    format: str
+    width: int
+    height: int
+    filename: str
+    key: str
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One written file, as the manifest and markup need it."""
+
+    role: Role
+    format: str
+    width: int
+    height: int
+    bytes: int
+    path: Path
+    key: str
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything a worker needs to render one photo; pickles cheaply for a process pool."""
+
+    photo: SourcePhoto
+    specs: tuple[OutputSpec, ...]
+    encode: frozenset[str]
+    out_dir: Path
+    config: Config
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    photo: SourcePhoto
+    outputs: tuple[OutputFile, ...] = ()
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def output_stem(name: str, number: int, count: int) -> str:
+    """`name-07`: two digits at least, wider when a set has more than 99 photos."""
+    return f"{name}-{number:0{max(2, len(str(count)))}d}"
+
+
+def fit_width(width: int, height: int, target: int) -> tuple[int, int]:
+    """Scale to `target` width, never up; height follows the aspect ratio."""
+    target = min(target, width)
+    return target, max(1, round(height * target / width))
+
+
+def plan_outputs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputSpec, ...]:
+    """Every output of one photo, largest first, with names that sort and never collide.
+
+    Names: `stem.jpeg` (main), `stem-0960w.webp` (variants, width zero-padded to four digits so
+    they sort numerically), `stem-thumb.webp` (thumbnail). Widths wider than the photo collapse to
+    the photo's own width, once per format.
+    """
+    sized: list[tuple[Role, str, int, int, str]] = []
+    if config.image.enabled:
+        scale = min(1.0, config.image.max_edge / max(photo.width, photo.height))
+        width = max(1, round(photo.width * scale))
+        width, height = fit_width(photo.width, photo.height, width)
+        fmt = config.image.format
+        sized.append(("main", fmt, width, height, f"{stem}{EXTENSIONS[fmt]}"))
+    for fmt in config.variants.formats:
+        for width in sorted({min(w, photo.width) for w in config.variants.widths}, reverse=True):
+            width, height = fit_width(photo.width, photo.height, width)
+            sized.append(("variant", fmt, width, height, f"{stem}-{width:04d}w{EXTENSIONS[fmt]}"))
+    if config.thumbnail.width:
+        fmt = config.thumbnail.format
+        width, height = fit_width(photo.width, photo.height, config.thumbnail.width)
+        sized.append(("thumbnail", fmt, width, height, f"{stem}-thumb{EXTENSIONS[fmt]}"))
+    sized.sort(key=lambda item: -item[2])
+    chain = [(w, h) for _, _, w, h, _ in sized]
+    specs = []
+    for index, (role, fmt, width, height, filename) in enumerate(sized):
+        # The pixels of an output depend on the sizes it was cascaded from, so they are in its key.
+        key = _spec_key(config, fmt, sorted(set(chain[: index + 1]), reverse=True))
+        specs.append(OutputSpec(role, fmt, width, height, filename, key))
+    return tuple(specs)
+
+
+def _spec_key(config: Config, fmt: str, chain: list[tuple[int, int]]) -> str:
+    quality = config.quality
+    encoder = {
+        "jpeg": [quality.jpeg, quality.jpeg_optimize],
+        "webp": [quality.webp, quality.webp_method],
+        "avif": [quality.avif, quality.avif_speed],
+    }[fmt]
+    meta = config.metadata
+    material = [RENDER_VERSION, fmt, encoder, chain, meta.policy, list(meta.allow), meta.gps,
+                meta.serials, meta.maker_notes, meta.thumbnail, meta.color, meta.background]
+    return hashlib.blake2b(json.dumps(material).encode(), digest_size=8).hexdigest()
+
+
+def render(job: RenderJob) -> RenderResult:
+    """Render one photo; any failure becomes a result with a reason, never an exception."""
+    try:
+        outputs, warnings = _render(job)
+    except PhotoError as error:
+        return RenderResult(job.photo, error=str(error))
+    except MemoryError:
+        return RenderResult(job.photo, error="ran out of memory while decoding")
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        return RenderResult(job.photo, error=f"cannot decode image data: {_plain(error)}")
+    return RenderResult(job.photo, outputs, warnings=warnings)
+
+
+def _plain(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    if "truncated" in text:
+        return f"the file is truncated or damaged ({text})"
+    return text
+
+
+def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:
+    config, specs = job.config, job.specs
+    largest = specs[0]
+    with open_image(job.photo.path, config) as image:
+        exif = read_exif(image)
+        warnings = [] if exif is not None or "exif" not in image.info else [
+            "its EXIF metadata is unreadable and was dropped"
+        ]
+        stored = (largest.height, largest.width) if swaps_axes(exif) else (largest.width, largest.height)
+        if image.format in ("JPEG", "MPO"):
+            image.draft(None, stored)
+        image.load()
+        icc = image.info.get("icc_profile") or None
+        exif_bytes = output_exif(exif, config.metadata)
+        current = normalise_mode(image)
+        if current.size != stored:
+            # Convert colour after the first downscale: the same result on far fewer pixels.
+            current = current.resize(stored, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        else:
+            current = current.copy()  # detach from the file, which closes below
+    colour = to_output_colour(current, icc, config.metadata)
+    if colour.warning:
+        warnings.append(colour.warning)
+    current = apply_orientation(colour.image, exif)
+    written = []
+    for spec in specs:
+        if current.size != (spec.width, spec.height):
+            current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
+        if spec.key in job.encode:
+            path = job.out_dir / spec.filename
+            size = write_atomically(current, path, spec.format, config, colour.icc_profile, exif_bytes)
+            written.append(OutputFile(spec.role, spec.format, spec.width, spec.height, size, path, spec.key))
+    return tuple(written), tuple(warnings)
+
+
+def write_atomically(
+    image: Image.Image,
+    path: Path,
+    fmt: str,
+    config: Config,
+    icc_profile: bytes | None,
+    exif: bytes | None,
+) -> int:
+    """Encode to a hidden temp file beside the target and rename it into place.
+
+    A reader (or a crash) never sees a half-written output; the dot prefix keeps an abandoned temp
+    file out of static-site builds and out of our own discovery.
+    """
+    options: dict[str, object] = {}
+    quality = config.quality
+    if fmt == "jpeg":
+        image = flatten(image, config.metadata.background)
+        options = {"quality": quality.jpeg, "progressive": True, "optimize": quality.jpeg_optimize}
+    elif fmt == "webp":
+        options = {"quality": quality.webp, "method": quality.webp_method}
+    elif fmt == "avif":
+        options = {"quality": quality.avif, "speed": quality.avif_speed}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    if exif:
+        options["exif"] = exif
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        image.save(temp, PILLOW_FORMATS[fmt], **options)
+        os.replace(temp, path)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise PhotoError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path.stat().st_size
