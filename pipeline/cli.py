@@ -85,6 +85,10 @@ def process_command(
         list[str] | None, typer.Option("--format", "-f", help="Responsive variant format: webp, avif, jpeg; repeatable.")
     ] = None,
     max_edge: Annotated[int | None, typer.Option(help="Long-edge cap of the main image in pixels (never upscaled).")] = None,
+    post_file: Annotated[
+        str | None,
+        typer.Option(help="Also write the block into this post, between <!-- gallery:start/end --> markers."),
+    ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: all cores).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
@@ -107,6 +111,7 @@ def process_command(
         output__dir=out,
         output__name=name,
         output__url_prefix=url_prefix,
+        output__post_file=post_file,
         text__title=title,
         text__alt=alt,
         text__title_template=title_template,

@@ -31,6 +31,8 @@ class OutputSettings:
     dir: str = "site/assets/img"
     name: str = ""
     url_prefix: str = "{{ site.baseurl }}/assets/img"
+    manifest: str = "{dir}/{name}.json"
+    post_file: str = ""
 
 
 @dataclass(frozen=True)

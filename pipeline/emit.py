@@ -6,8 +6,10 @@ markup can be tested without images.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from typing import Any
 from urllib.parse import quote
 
 from .config import Config, ConfigError
@@ -67,3 +69,34 @@ def photo_texts(config: Config, title: str, number: int, count: int, filename: s
     """Alt and title text of one photo from the configured templates."""
     values = {"title": title, "number": number, "count": count, "filename": filename, "date": date}
     return fill_template(config.text.alt, **values), fill_template(config.text.title_template, **values)
+
+
+MANIFEST_VERSION = 1
+POST_START = "<!-- gallery:start -->"
+POST_END = "<!-- gallery:end -->"
+
+
+def manifest(photos: list[dict[str, Any]], title: str, name: str) -> str:
+    """The run as JSON for site builders (`_data/` in Jekyll); the schema is in docs/manifest.md.
+
+    Only file names, never absolute paths, leave the machine: the manifest is published.
+    """
+    document = {"version": MANIFEST_VERSION, "generator": "gallery", "title": title, "name": name, "photos": photos}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def update_post(existing: str | None, block: str, title: str, date: str) -> str:
+    """Put the block between the gallery markers of a post, leaving every other byte as it was.
+
+    Markers are appended when the post has none; a missing post is created with front matter.
+    """
+    section = f"{POST_START}\n{block}{POST_END}"
+    if existing is None:
+        front = f"---\nlayout: post\ntitle: {json.dumps(title, ensure_ascii=False)}\ndate: {date}\n---\n\n"
+        return f"{front}{section}\n"
+    start = existing.find(POST_START)
+    end = existing.find(POST_END, start + len(POST_START)) if start >= 0 else -1
+    if start >= 0 and end >= 0:
+        return existing[:start] + section + existing[end + len(POST_END) :]
+    separator = "" if existing.endswith("\n") or not existing else "\n"
+    return f"{existing}{separator}\n{section}\n"

@@ -113,8 +113,14 @@ def _parse_offset(value: object) -> timezone | None:
 
 @cache
 def srgb_profile() -> bytes:
-    """A compact sRGB profile to tag converted outputs with."""
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    """A compact (588-byte) sRGB profile to tag converted outputs with.
+
+    LittleCMS stamps the creation time into the ICC header (bytes 24-35); a fixed date keeps the
+    outputs of a re-run byte-identical, whichever worker process made them.
+    """
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[24:36] = bytes.fromhex("07e8 0001 0001 0000 0000 0000")  # 2024-01-01 00:00:00
+    return bytes(profile)
 
 
 @dataclass(frozen=True)

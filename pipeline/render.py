@@ -118,12 +118,12 @@ def plan_outputs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputS
     specs = []
     for index, (role, fmt, width, height, filename) in enumerate(sized):
         # The pixels of an output depend on the sizes it was cascaded from, so they are in its key.
-        key = _spec_key(config, fmt, sorted(set(chain[: index + 1]), reverse=True))
+        key = _spec_key(config, role, fmt, sorted(set(chain[: index + 1]), reverse=True))
         specs.append(OutputSpec(role, fmt, width, height, filename, key))
     return tuple(specs)
 
 
-def _spec_key(config: Config, fmt: str, chain: list[tuple[int, int]]) -> str:
+def _spec_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]]) -> str:
     quality = config.quality
     encoder = {
         "jpeg": [quality.jpeg, quality.jpeg_optimize],
@@ -131,7 +131,7 @@ def _spec_key(config: Config, fmt: str, chain: list[tuple[int, int]]) -> str:
         "avif": [quality.avif, quality.avif_speed],
     }[fmt]
     meta = config.metadata
-    material = [RENDER_VERSION, fmt, encoder, chain, meta.policy, list(meta.allow), meta.gps,
+    material = [RENDER_VERSION, role, fmt, encoder, chain, meta.policy, list(meta.allow), meta.gps,
                 meta.serials, meta.maker_notes, meta.thumbnail, meta.color, meta.background]
     return hashlib.blake2b(json.dumps(material).encode(), digest_size=8).hexdigest()
 

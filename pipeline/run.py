@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -123,7 +123,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
     photos = ingest.capture_order(photos)
 
     folder = source.resolve().name
-    name = config.output.name or emit.slugify(folder)
+    name = emit.slugify(config.output.name or folder)  # a name reaches paths and URLs: never raw
     title = config.text.title or emit.default_title(folder)
     finished: list[tuple[SourcePhoto, PhotoResult]] = []
     while photos:
@@ -153,6 +153,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         break
     photo_results = [result for _, result in finished]
     _forget_replaced_outputs(state, photos, finished, out_dir, prune)
+    _publish(photo_results, config, out_dir, name, title)
     cache.save_state(out_dir, state)
     failures.sort(key=lambda problem: problem.path.name)
     return RunResult(
@@ -313,6 +314,56 @@ def _photo_result(
         markdown=emit.markdown_line(alt, url, title_text),
         rendered=rendered,
     )
+
+
+def _publish(photos: list[PhotoResult], config: Config, out_dir: Path, name: str, title: str) -> None:
+    """Write the manifest and the post's block, each atomically, once per run."""
+    if config.output.manifest:
+        path = Path(config.output.manifest.format(dir=out_dir, name=name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        entries = [_manifest_entry(photo, config) for photo in photos]
+        cache.write_text_atomically(path, emit.manifest(entries, title, name))
+    if config.output.post_file:
+        post = Path(config.output.post_file)
+        existing = post.read_text(encoding="utf-8") if post.exists() else None
+        post.parent.mkdir(parents=True, exist_ok=True)
+        block = emit.markdown_block([photo.markdown for photo in photos])
+        cache.write_text_atomically(post, emit.update_post(existing, block, title, _post_date(name, photos)))
+
+
+def _post_date(name: str, photos: list[PhotoResult]) -> str:
+    """Jekyll's post date: from a `YYYY-MM-DD-` name, else the first capture date, else today."""
+    try:
+        return date.fromisoformat(name[:10]).isoformat()
+    except ValueError:
+        pass
+    captured = next((photo.captured for photo in photos if photo.captured), None)
+    return (captured.date() if captured else date.today()).isoformat()
+
+
+def _manifest_entry(photo: PhotoResult, config: Config) -> dict[str, Any]:
+    return {
+        "number": photo.number,
+        "source": photo.source.name,
+        "captured": photo.captured.isoformat() if photo.captured else None,
+        "width": photo.width,
+        "height": photo.height,
+        "alt": photo.alt,
+        "title": photo.title,
+        "markdown": photo.markdown,
+        "outputs": [
+            {
+                "role": output.role,
+                "format": output.format,
+                "width": output.width,
+                "height": output.height,
+                "bytes": output.bytes,
+                "file": output.path.name,
+                "url": emit.output_url(config.output.url_prefix, output.path.name),
+            }
+            for output in photo.outputs
+        ],
+    }
 
 
 def _record_outputs(state: cache.State, content_hash: str, outputs: Iterable[OutputFile]) -> None:

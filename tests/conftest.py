@@ -1,0 +1,77 @@
+"""Shared test helpers: fixture paths, the shared corpus, independent readers, the CLI.
+
+Tests that need a system tool or the shared corpus skip with a reason when it is absent, except
+under CI (CI=true), where `.ci/run` installs the tools and lays the corpus beside the clone: there a
+missing tool or corpus fails the test instead of hiding it behind a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} — CI must provide it (.ci/run installs tools; the corpus lies beside the clone)")
+    pytest.skip(reason)
+
+
+def require_tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        _unavailable(f"requires tool {name!r} (Debian package {package})")
+    return path  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared corpus of real photos, when it lies beside the repository."""
+    if not CORPUS.is_dir():
+        _unavailable(f"requires the shared corpus at {CORPUS}")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def exiftool():
+    """Read metadata with exiftool, an independent reader: {tag: value} per file, group-qualified."""
+    binary = require_tool("exiftool", "libimage-exiftool-perl")
+
+    def read(*paths: Path, args: tuple[str, ...] = ("-a", "-G1", "-s")) -> list[dict]:
+        result = subprocess.run(
+            [binary, "-j", "-n", *args, *map(str, paths)], capture_output=True, text=True, check=False
+        )
+        return json.loads(result.stdout or "[]")
+
+    return read
+
+
+def run_gallery(*args: str | Path, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real command line in a subprocess, with stdout and stderr kept apart."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+
+
+def image_difference(a: Image.Image, b: Image.Image, size: tuple[int, int] = (64, 64)) -> float:
+    """Mean absolute difference (0-255) of two images scaled to a small common size."""
+    a = a.convert("RGB").resize(size, Image.Resampling.BOX)
+    b = b.convert("RGB").resize(size, Image.Resampling.BOX)
+    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
