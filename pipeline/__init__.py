@@ -1,8 +1,8 @@
 """gallery: event photos in, a publishable image set and the post's Markdown out.
 
-    import pipeline
-    result = pipeline.process("photos", pipeline.load_config("config.toml"), output__dir="site/img")
-    print(result.markdown)
+import pipeline
+result = pipeline.process("photos", pipeline.load_config("config.toml"), output__dir="site/img")
+print(result.markdown)
 """
 
 from .config import Config, ConfigError, load_config

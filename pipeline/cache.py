@@ -83,8 +83,7 @@ def output_lock(out_dir: Path) -> Iterator[None]:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             raise LockedError(
-                f"another gallery run (pid {holder}) is writing to {out_dir}; "
-                "wait for it to finish and run again"
+                f"another gallery run (pid {holder}) is writing to {out_dir}; wait for it to finish and run again"
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -31,6 +31,7 @@ DEFAULT_CONFIG = Path("config.toml")
 def gallery() -> None:
     """Turn a folder of event photos into a web-ready image set and the Markdown for your post."""
 
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -69,7 +70,9 @@ def process_command(
     out: Annotated[str | None, typer.Option("--out", "-o", help="Output folder for the image set.")] = None,
     name: Annotated[
         str | None,
-        typer.Option(help="File-name stem, e.g. 2024-06-23-trade-mission-japan -> ...-01.jpeg. Default: the folder's name."),
+        typer.Option(
+            help="File-name stem, e.g. 2024-06-23-trade-mission-japan -> ...-01.jpeg. Default: the folder's name."
+        ),
     ] = None,
     title: Annotated[str | None, typer.Option(help="Post title, used for alt and title text by default.")] = None,
     alt: Annotated[
@@ -77,14 +80,20 @@ def process_command(
         typer.Option(help="Alt text template; placeholders {title} {number} {count} {filename} {date}."),
     ] = None,
     title_template: Annotated[str | None, typer.Option(help="Title text template; same placeholders as --alt.")] = None,
-    url_prefix: Annotated[str | None, typer.Option(help="URL prefix in the Markdown, e.g. '{{ site.baseurl }}/assets/img'.")] = None,
+    url_prefix: Annotated[
+        str | None, typer.Option(help="URL prefix in the Markdown, e.g. '{{ site.baseurl }}/assets/img'.")
+    ] = None,
     width: Annotated[
-        list[int] | None, typer.Option("--width", "-w", help="Responsive width; repeat for several (default 480 960 1600).")
+        list[int] | None,
+        typer.Option("--width", "-w", help="Responsive width; repeat for several (default 480 960 1600)."),
     ] = None,
     variant_format: Annotated[
-        list[str] | None, typer.Option("--format", "-f", help="Responsive variant format: webp, avif, jpeg; repeatable.")
+        list[str] | None,
+        typer.Option("--format", "-f", help="Responsive variant format: webp, avif, jpeg; repeatable."),
     ] = None,
-    max_edge: Annotated[int | None, typer.Option(help="Long-edge cap of the main image in pixels (never upscaled).")] = None,
+    max_edge: Annotated[
+        int | None, typer.Option(help="Long-edge cap of the main image in pixels (never upscaled).")
+    ] = None,
     post_file: Annotated[
         str | None,
         typer.Option(help="Also write the block into this post, between <!-- gallery:start/end --> markers."),

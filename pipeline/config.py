@@ -154,9 +154,7 @@ def _merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
     changes: dict[str, Any] = {}
     for section, values in raw.items():
         if section not in types:
-            raise ConfigError(
-                f"{origin}: unknown section [{section}]; known sections: {', '.join(types)}"
-            )
+            raise ConfigError(f"{origin}: unknown section [{section}]; known sections: {', '.join(types)}")
         if not isinstance(values, dict):
             raise ConfigError(f"{origin}: [{section}] must be a table of settings")
         current = getattr(base, section)
@@ -165,8 +163,7 @@ def _merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
         for key, value in values.items():
             if key not in known:
                 raise ConfigError(
-                    f"{origin}: unknown setting {section}.{key}; "
-                    f"known in [{section}]: {', '.join(known)}"
+                    f"{origin}: unknown setting {section}.{key}; known in [{section}]: {', '.join(known)}"
                 )
             default = getattr(types[section](), key)
             updates[key] = _coerce(f"{section}.{key}", value, default, origin)
@@ -191,9 +188,7 @@ def _coerce(name: str, value: Any, default: Any, origin: str) -> Any:
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise ConfigError(
-            f"{origin}: {name} should be {type(default).__name__}, got {value!r}"
-        )
+        raise ConfigError(f"{origin}: {name} should be {type(default).__name__}, got {value!r}")
     return value
 
 

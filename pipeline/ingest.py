@@ -37,8 +37,20 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
 IMAGE_SUFFIXES = {
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff",
-    ".heic", ".heif", ".hif", ".avif", ".mpo",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".png",
+    ".gif",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".heic",
+    ".heif",
+    ".hif",
+    ".avif",
+    ".mpo",
 }
 
 
@@ -97,9 +109,7 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def find_candidates(
-    source: Path, config: Config
-) -> tuple[list[Candidate], list[Problem], list[Problem]]:
+def find_candidates(source: Path, config: Config) -> tuple[list[Candidate], list[Problem], list[Problem]]:
     """List the photos in `source` (not recursive), sniffing each file's first bytes.
 
     Returns the candidates in name order, the image-like files that cannot be used (errors) and
@@ -123,9 +133,7 @@ def find_candidates(
                 skipped.append(Problem(path, "broken symbolic link, skipped"))
                 continue
             if not config.limits.follow_external_symlinks and not target.is_relative_to(root):
-                skipped.append(
-                    Problem(path, f"symbolic link to {target}, outside the source folder; skipped")
-                )
+                skipped.append(Problem(path, f"symbolic link to {target}, outside the source folder; skipped"))
                 continue
         try:
             info = path.stat()
@@ -145,8 +153,10 @@ def find_candidates(
         kind = sniff(head)
         if kind is None:
             if looks_like_image:
-                reason = "empty file (0 bytes)" if info.st_size == 0 else (
-                    "not an image: its content is not JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF"
+                reason = (
+                    "empty file (0 bytes)"
+                    if info.st_size == 0
+                    else ("not an image: its content is not JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF")
                 )
                 problems.append(Problem(path, reason))
             continue

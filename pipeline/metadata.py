@@ -38,7 +38,7 @@ def read_exif(image: Image.Image) -> Image.Exif | None:
     try:
         exif = image.getexif()
         exif.get_ifd(EXIF_IFD)  # parse the sub-IFD now, so damage shows up here and not later
-    except Exception:  # noqa: BLE001 - any parser failure means "no usable EXIF"
+    except Exception:
         return None
     return exif
 
@@ -144,7 +144,9 @@ def to_output_colour(image: Image.Image, icc: bytes | None, settings: MetadataSe
     if settings.color == "preserve":
         if image.mode in ("RGB", "RGBA"):
             return ColourResult(image, icc)
-        return ColourResult(_to_rgb(image), None, "its colour profile is not RGB and cannot be preserved; converted to sRGB")
+        return ColourResult(
+            _to_rgb(image), None, "its colour profile is not RGB and cannot be preserved; converted to sRGB"
+        )
     output_mode = "RGBA" if "A" in image.getbands() else "RGB"
     try:
         source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
@@ -200,4 +202,3 @@ def output_exif(exif: Image.Exif | None, settings: MetadataSettings) -> bytes | 
     if settings.policy == "strip" or exif is None:
         return None
     raise NotImplementedError(f"metadata policy {settings.policy!r}")
-

@@ -131,8 +131,21 @@ def _spec_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]]
         "avif": [quality.avif, quality.avif_speed],
     }[fmt]
     meta = config.metadata
-    material = [RENDER_VERSION, role, fmt, encoder, chain, meta.policy, list(meta.allow), meta.gps,
-                meta.serials, meta.maker_notes, meta.thumbnail, meta.color, meta.background]
+    material = [
+        RENDER_VERSION,
+        role,
+        fmt,
+        encoder,
+        chain,
+        meta.policy,
+        list(meta.allow),
+        meta.gps,
+        meta.serials,
+        meta.maker_notes,
+        meta.thumbnail,
+        meta.color,
+        meta.background,
+    ]
     return hashlib.blake2b(json.dumps(material).encode(), digest_size=8).hexdigest()
 
 
@@ -161,9 +174,9 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:
     largest = specs[0]
     with open_image(job.photo.path, config) as image:
         exif = read_exif(image)
-        warnings = [] if exif is not None or "exif" not in image.info else [
-            "its EXIF metadata is unreadable and was dropped"
-        ]
+        warnings = (
+            [] if exif is not None or "exif" not in image.info else ["its EXIF metadata is unreadable and was dropped"]
+        )
         stored = (largest.height, largest.width) if swaps_axes(exif) else (largest.width, largest.height)
         if image.format in ("JPEG", "MPO"):
             image.draft(None, stored)

@@ -135,7 +135,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         ]
         done, jobs = _reuse_cached(plans, state, out_dir, config)
         rendered = _map(render.render, jobs, config, progress, "rendering")
-        results = {job.photo.content_hash: result for job, result in zip(jobs, rendered)}
+        results = {job.photo.content_hash: result for job, result in zip(jobs, rendered, strict=True)}
         broken = {h for h, result in results.items() if result.error}
         for content_hash in broken:
             result = results[content_hash]
@@ -179,7 +179,7 @@ def _inspect_all(
         else:
             fresh.append(candidate)
     inspected = _map(lambda c: _try_inspect(c, config), fresh, config, False, "reading", threads=True)
-    for candidate, outcome in zip(fresh, inspected):
+    for candidate, outcome in zip(fresh, inspected, strict=True):
         if isinstance(outcome, SourcePhoto):
             photos.append(outcome)
             state.sources[str(candidate.path.resolve())] = _photo_to_state(outcome)
@@ -267,7 +267,9 @@ def _reuse_cached(
             target = out_dir / spec.filename
             if existing != target:
                 moves.append((existing, target))
-            reused.append(OutputFile(spec.role, spec.format, spec.width, spec.height, record["bytes"], target, spec.key))
+            reused.append(
+                OutputFile(spec.role, spec.format, spec.width, spec.height, record["bytes"], target, spec.key)
+            )
         done[photo.content_hash] = tuple(reused)
         missing = frozenset(spec.key for spec in specs) - {o.key for o in reused}
         if missing:

@@ -42,9 +42,7 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory):
     photos = work / "photos"
     shutil.copytree(FIXTURES / "event", photos)
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in photos.iterdir()}
-    completed = run_gallery(
-        "process", photos, "--out", "site/assets/img", "--name", NAME, "--title", TITLE, cwd=work
-    )
+    completed = run_gallery("process", photos, "--out", "site/assets/img", "--name", NAME, "--title", TITLE, cwd=work)
     return work, photos, before, completed
 
 
@@ -123,9 +121,7 @@ def _assert_upright(path: Path, reference: Path, tmp_path: Path) -> None:
 
 def test_sizes_never_upscaled_and_aspect_kept(tmp_path: Path) -> None:
     widths = (100, 480, 960, 1600, 5000)
-    result = pipeline.process(
-        FIXTURES / "event", output__dir=str(tmp_path), output__name="s", variants__widths=widths
-    )
+    result = pipeline.process(FIXTURES / "event", output__dir=str(tmp_path), output__name="s", variants__widths=widths)
     assert result.ok
     for photo in result.photos:
         variant_widths = sorted(o.width for o in photo.outputs if o.role == "variant")
@@ -243,8 +239,17 @@ def test_config_file_and_flags(tmp_path: Path) -> None:
     config_file = tmp_path / "site.toml"
     config_file.write_text('[output]\nurl_prefix = "/img"\nname = "fromfile"\n[text]\ntitle = "File title"\n')
     completed = run_gallery(
-        "process", FIXTURES / "event", "--config", config_file, "--out", tmp_path / "out",
-        "--title", "Flag title", "--width", "320", "--quiet",
+        "process",
+        FIXTURES / "event",
+        "--config",
+        config_file,
+        "--out",
+        tmp_path / "out",
+        "--title",
+        "Flag title",
+        "--width",
+        "320",
+        "--quiet",
     )
     assert completed.returncode == 0, completed.stderr
     first = completed.stdout.splitlines()[0]
@@ -253,7 +258,7 @@ def test_config_file_and_flags(tmp_path: Path) -> None:
 
 
 def test_config_errors_are_clear(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown setting variants.width"):
+    with pytest.raises(ConfigError, match=r"unknown setting variants\.width"):
         pipeline.process(FIXTURES / "event", variants__width=(1,))
     bad = tmp_path / "bad.toml"
     bad.write_text("[quality]\nwebp = 300\n")
@@ -268,9 +273,7 @@ def test_default_run_on_sample_images(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
     assert len(lines) == len([p for p in (REPO / "sample_images").iterdir() if p.name != "SOURCES.md"])
-    assert lines[0] == (
-        '![Sample images]({{ site.baseurl }}/assets/img/sample-images-01.jpeg "Sample images")'
-    )
+    assert lines[0] == ('![Sample images]({{ site.baseurl }}/assets/img/sample-images-01.jpeg "Sample images")')
     assert (tmp_path / "site/assets/img/sample-images-01.jpeg").is_file()
 
 
