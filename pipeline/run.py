@@ -40,6 +40,7 @@ class PhotoResult:
     outputs: tuple[OutputFile, ...]
     alt: str
     title: str
+    caption: str
     markdown: str
     rendered: bool
 
@@ -313,6 +314,7 @@ def _photo_result(
         outputs=outputs,
         alt=alt,
         title=title_text,
+        caption="",
         markdown=emit.markdown_line(alt, url, title_text),
         rendered=rendered,
     )
@@ -352,6 +354,7 @@ def _manifest_entry(photo: PhotoResult, config: Config) -> dict[str, Any]:
         "height": photo.height,
         "alt": photo.alt,
         "title": photo.title,
+        "caption": photo.caption,
         "markdown": photo.markdown,
         "outputs": [
             {
