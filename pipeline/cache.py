@@ -29,10 +29,12 @@ class LockedError(RuntimeError):
 @dataclass
 class State:
     """`sources`: path -> {size, mtime_ns, hash, width, height, format, captured}.
-    `outputs`: content hash -> output key -> {file, role, format, width, height, bytes}."""
+    `outputs`: content hash -> output key -> {file, role, format, width, height, bytes}.
+    `placeholders`: content hash -> {key (of the smallest output it was made from), color, lqip}."""
 
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    placeholders: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def load_state(out_dir: Path) -> State:
@@ -40,13 +42,20 @@ def load_state(out_dir: Path) -> State:
         raw = json.loads((out_dir / STATE_FILE).read_text(encoding="utf-8"))
         if raw.get("version") != STATE_VERSION:
             return State()
-        return State(sources=dict(raw["sources"]), outputs=dict(raw["outputs"]))
+        return State(
+            sources=dict(raw["sources"]), outputs=dict(raw["outputs"]), placeholders=dict(raw.get("placeholders", {}))
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return State()
 
 
 def save_state(out_dir: Path, state: State) -> None:
-    payload = {"version": STATE_VERSION, "sources": state.sources, "outputs": state.outputs}
+    payload = {
+        "version": STATE_VERSION,
+        "sources": state.sources,
+        "outputs": state.outputs,
+        "placeholders": state.placeholders,
+    }
     write_text_atomically(out_dir / STATE_FILE, json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 

@@ -85,18 +85,27 @@ def manifest(photos: list[dict[str, Any]], title: str, name: str) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+class PostError(ValueError):
+    """The post's gallery markers are not one start followed by one end: where the block goes is unclear."""
+
+
 def update_post(existing: str | None, block: str, title: str, date: str) -> str:
     """Put the block between the gallery markers of a post, leaving every other byte as it was.
 
     Markers are appended when the post has none; a missing post is created with front matter.
+    The block takes the post's line ends (CRLF or LF). Unpaired or repeated markers raise
+    PostError: guessing could delete a person's text.
     """
-    section = f"{POST_START}\n{block}{POST_END}"
     if existing is None:
         front = f"---\nlayout: post\ntitle: {json.dumps(title, ensure_ascii=False)}\ndate: {date}\n---\n\n"
-        return f"{front}{section}\n"
-    start = existing.find(POST_START)
-    end = existing.find(POST_END, start + len(POST_START)) if start >= 0 else -1
-    if start >= 0 and end >= 0:
-        return existing[:start] + section + existing[end + len(POST_END) :]
-    separator = "" if existing.endswith("\n") or not existing else "\n"
-    return f"{existing}{separator}\n{section}\n"
+        return f"{front}{POST_START}\n{block}{POST_END}\n"
+    newline = "\r\n" if "\r\n" in existing.split("\n", 1)[0] + "\n" else "\n"
+    section = f"{POST_START}{newline}{block.replace(chr(10), newline)}{POST_END}"
+    starts, ends = existing.count(POST_START), existing.count(POST_END)
+    if starts == ends == 0:
+        separator = "" if existing.endswith("\n") or not existing else newline
+        return f"{existing}{separator}{newline}{section}{newline}"
+    start, end = existing.find(POST_START), existing.find(POST_END)
+    if starts != 1 or ends != 1 or end < start:
+        raise PostError(f"has {starts} {POST_START} and {ends} {POST_END} marker(s); expected one start before one end")
+    return existing[:start] + section + existing[end + len(POST_END) :]

@@ -12,7 +12,7 @@ import stat
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .config import Config
 from .metadata import capture_time, read_exif, swaps_axes
+from .texts import PhotoText, embedded_text
 
 # Pillow discovers formats through registered openers; pillow-heif plugs HEIF into the same table.
 pillow_heif.register_heif_opener()
@@ -80,6 +81,7 @@ class SourcePhoto:
     width: int
     height: int
     captured: datetime | None
+    embedded: PhotoText = field(default_factory=PhotoText)  # description and title written into the file, if any
 
 
 @dataclass(frozen=True)
@@ -212,13 +214,14 @@ def _declared_size(message: str) -> str:
 
 
 def inspect_source(candidate: Candidate, config: Config) -> SourcePhoto:
-    """Read the header of one candidate: displayed size, capture time, content hash."""
+    """Read the header of one candidate: displayed size, capture time, embedded text, content hash."""
     with open_image(candidate.path, config) as image:
         exif = read_exif(image)
         width, height = image.size
         if swaps_axes(exif):
             width, height = height, width
         captured = capture_time(exif)
+        embedded = embedded_text(image, exif)
     return SourcePhoto(
         path=candidate.path,
         format=candidate.format,
@@ -228,6 +231,7 @@ def inspect_source(candidate: Candidate, config: Config) -> SourcePhoto:
         width=width,
         height=height,
         captured=captured,
+        embedded=embedded,
     )
 
 

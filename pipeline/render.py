@@ -27,6 +27,7 @@ from .metadata import (
     swaps_axes,
     to_output_colour,
 )
+from .placeholder import Placeholder, make_placeholder
 
 # Bump when a code change alters output bytes for the same settings, so caches re-render.
 RENDER_VERSION = 1
@@ -78,6 +79,7 @@ class RenderResult:
     outputs: tuple[OutputFile, ...] = ()
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    placeholder: Placeholder | None = None
 
 
 def output_stem(name: str, number: int, count: int) -> str:
@@ -152,14 +154,14 @@ def _spec_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]]
 def render(job: RenderJob) -> RenderResult:
     """Render one photo; any failure becomes a result with a reason, never an exception."""
     try:
-        outputs, warnings = _render(job)
+        outputs, warnings, placeholder = _render(job)
     except PhotoError as error:
         return RenderResult(job.photo, error=str(error))
     except MemoryError:
         return RenderResult(job.photo, error="ran out of memory while decoding")
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         return RenderResult(job.photo, error=f"cannot decode image data: {_plain(error)}")
-    return RenderResult(job.photo, outputs, warnings=warnings)
+    return RenderResult(job.photo, outputs, warnings=warnings, placeholder=placeholder)
 
 
 def _plain(error: BaseException) -> str:
@@ -169,7 +171,7 @@ def _plain(error: BaseException) -> str:
     return text
 
 
-def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:
+def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Placeholder]:
     config, specs = job.config, job.specs
     largest = specs[0]
     with open_image(job.photo.path, config) as image:
@@ -201,7 +203,8 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:
             path = job.out_dir / spec.filename
             size = write_atomically(current, path, spec.format, config, colour.icc_profile, exif_bytes)
             written.append(OutputFile(spec.role, spec.format, spec.width, spec.height, size, path, spec.key))
-    return tuple(written), tuple(warnings)
+    # `current` is now the smallest output: the placeholder costs a resize of a few hundred pixels.
+    return tuple(written), tuple(warnings), make_placeholder(current, config.metadata.background)
 
 
 def write_atomically(

@@ -13,16 +13,17 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from . import cache, emit, ingest, render
+from . import cache, emit, ingest, publish, render, texts
 from .config import Config
 from .ingest import Candidate, PhotoError, Problem, SourcePhoto
 from .render import OutputFile, OutputSpec, RenderJob
+from .texts import PhotoText
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,6 +44,8 @@ class PhotoResult:
     caption: str
     markdown: str
     rendered: bool
+    color: str = ""  # dominant colour, "#rrggbb": a background while the photo loads
+    placeholder: str = ""  # data: URI of a tiny WebP to blur up while the photo loads
 
     @property
     def main(self) -> OutputFile:
@@ -58,6 +61,7 @@ class RunResult:
     bytes_in: int
     bytes_out: int
     seconds: float
+    alt_warnings: tuple[Problem, ...] = ()  # alt-text lint: missing, file names, too long, all alike
 
     @property
     def ok(self) -> bool:
@@ -126,6 +130,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
     folder = source.resolve().name
     name = emit.slugify(config.output.name or folder)  # a name reaches paths and URLs: never raw
     title = config.text.title or emit.default_title(folder)
+    written = texts.load_captions(source)
     finished: list[tuple[SourcePhoto, PhotoResult]] = []
     while photos:
         # Numbers are given before rendering; if a photo then fails to decode, the others are
@@ -141,20 +146,29 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         for content_hash in broken:
             result = results[content_hash]
             failures.append(Problem(result.photo.path, result.error or ""))
-        for result in results.values():
+        for job, result in zip(jobs, rendered, strict=True):
             warnings.extend(Problem(result.photo.path, text) for text in result.warnings)
             _record_outputs(state, result.photo.content_hash, result.outputs)
+            if result.placeholder is not None:
+                state.placeholders[result.photo.content_hash] = {
+                    "key": job.specs[-1].key,
+                    "color": result.placeholder.color,
+                    "lqip": result.placeholder.lqip,
+                }
         if broken:
             photos = [photo for photo in photos if photo.content_hash not in broken]
             continue
         for number, (photo, specs) in enumerate(plans, start=1):
             fresh = results[photo.content_hash].outputs if photo.content_hash in results else ()
             outputs = _in_plan_order(specs, done[photo.content_hash], fresh)
-            finished.append((photo, _photo_result(photo, number, len(plans), outputs, title, config, bool(fresh))))
+            text = written.get(photo.path.name, PhotoText())
+            placeholder = state.placeholders.get(photo.content_hash, {})
+            result = _photo_result(photo, number, len(plans), outputs, title, text, placeholder, config, bool(fresh))
+            finished.append((photo, result))
         break
     photo_results = [result for _, result in finished]
     _forget_replaced_outputs(state, photos, finished, out_dir, prune)
-    _publish(photo_results, config, out_dir, name, title)
+    failures.extend(_publish(photo_results, config, out_dir, name, title))
     cache.save_state(out_dir, state)
     failures.sort(key=lambda problem: problem.path.name)
     return RunResult(
@@ -164,6 +178,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         bytes_in=sum(photo.source.stat().st_size for photo in photo_results if photo.rendered),
         bytes_out=sum(o.bytes for photo in photo_results for o in photo.outputs),
         seconds=time.perf_counter() - started,
+        alt_warnings=tuple(publish.alt_lint(photo_results, source, written)),
     )
 
 
@@ -175,7 +190,7 @@ def _inspect_all(
     fresh: list[Candidate] = []
     for candidate in candidates:
         known = state.sources.get(str(candidate.path.resolve()))
-        if known and known["size"] == candidate.size and known["mtime_ns"] == candidate.mtime_ns:
+        if known and known["size"] == candidate.size and known["mtime_ns"] == candidate.mtime_ns and "text" in known:
             photos.append(_photo_from_state(candidate, known))
         else:
             fresh.append(candidate)
@@ -220,6 +235,7 @@ def _photo_to_state(photo: SourcePhoto) -> dict[str, Any]:
         "width": photo.width,
         "height": photo.height,
         "captured": photo.captured.isoformat() if photo.captured else None,
+        "text": photo.embedded.as_dict(),
     }
 
 
@@ -234,6 +250,7 @@ def _photo_from_state(candidate: Candidate, known: dict[str, Any]) -> SourcePhot
         width=known["width"],
         height=known["height"],
         captured=datetime.fromisoformat(captured) if captured else None,
+        embedded=PhotoText(**known["text"]),
     )
 
 
@@ -273,7 +290,9 @@ def _reuse_cached(
             )
         done[photo.content_hash] = tuple(reused)
         missing = frozenset(spec.key for spec in specs) - {o.key for o in reused}
-        if missing:
+        # A placeholder made from other pixels (or none yet) needs a decode, even with every file cached.
+        stale_placeholder = state.placeholders.get(photo.content_hash, {}).get("key") != specs[-1].key
+        if missing or stale_placeholder:
             jobs.append(RenderJob(photo, specs, missing, out_dir, config))
     staged = []
     for index, (existing, target) in enumerate(moves):
@@ -298,11 +317,16 @@ def _photo_result(
     count: int,
     outputs: tuple[OutputFile, ...],
     title: str,
+    written: PhotoText,
+    placeholder: dict[str, str],
     config: Config,
     rendered: bool,
 ) -> PhotoResult:
+    """Texts: what a person wrote in captions.toml, else what the photo carries, else the templates."""
     date = photo.captured.date().isoformat() if photo.captured else ""
-    alt, title_text = emit.photo_texts(config, title, number, count, photo.path.name, date)
+    templated = PhotoText(*emit.photo_texts(config, title, number, count, photo.path.name, date))
+    text = written.or_else(photo.embedded).or_else(templated)
+    alt, title_text = text.alt, text.title
     main = next((o for o in outputs if o.role == "main"), outputs[0])
     url = emit.output_url(config.output.url_prefix, main.path.name)
     return PhotoResult(
@@ -314,61 +338,23 @@ def _photo_result(
         outputs=outputs,
         alt=alt,
         title=title_text,
-        caption="",
+        caption=text.caption,
         markdown=emit.markdown_line(alt, url, title_text),
         rendered=rendered,
+        color=placeholder.get("color", ""),
+        placeholder=placeholder.get("lqip", ""),
     )
 
 
-def _publish(photos: list[PhotoResult], config: Config, out_dir: Path, name: str, title: str) -> None:
-    """Write the manifest and the post's block, each atomically, once per run."""
+def _publish(photos: list[PhotoResult], config: Config, out_dir: Path, name: str, title: str) -> list[Problem]:
+    """Write the manifest and the post's block, each atomically, once per run; return what failed."""
+    problems = []
     if config.output.manifest:
-        path = Path(config.output.manifest.format(dir=out_dir, name=name))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        entries = [_manifest_entry(photo, config) for photo in photos]
-        cache.write_text_atomically(path, emit.manifest(entries, title, name))
+        problems += publish.write_manifest(publish.manifest_path(config, out_dir, name), photos, config, title, name)
     if config.output.post_file:
-        post = Path(config.output.post_file)
-        existing = post.read_text(encoding="utf-8") if post.exists() else None
-        post.parent.mkdir(parents=True, exist_ok=True)
         block = emit.markdown_block([photo.markdown for photo in photos])
-        cache.write_text_atomically(post, emit.update_post(existing, block, title, _post_date(name, photos)))
-
-
-def _post_date(name: str, photos: list[PhotoResult]) -> str:
-    """Jekyll's post date: from a `YYYY-MM-DD-` name, else the first capture date, else today."""
-    try:
-        return date.fromisoformat(name[:10]).isoformat()
-    except ValueError:
-        pass
-    captured = next((photo.captured for photo in photos if photo.captured), None)
-    return (captured.date() if captured else date.today()).isoformat()
-
-
-def _manifest_entry(photo: PhotoResult, config: Config) -> dict[str, Any]:
-    return {
-        "number": photo.number,
-        "source": photo.source.name,
-        "captured": photo.captured.isoformat() if photo.captured else None,
-        "width": photo.width,
-        "height": photo.height,
-        "alt": photo.alt,
-        "title": photo.title,
-        "caption": photo.caption,
-        "markdown": photo.markdown,
-        "outputs": [
-            {
-                "role": output.role,
-                "format": output.format,
-                "width": output.width,
-                "height": output.height,
-                "bytes": output.bytes,
-                "file": output.path.name,
-                "url": emit.output_url(config.output.url_prefix, output.path.name),
-            }
-            for output in photo.outputs
-        ],
-    }
+        problems += publish.write_post(Path(config.output.post_file), block, title, name, photos)
+    return problems
 
 
 def _record_outputs(state: cache.State, content_hash: str, outputs: Iterable[OutputFile]) -> None:
@@ -415,6 +401,7 @@ def _forget_replaced_outputs(
                 del entry[key]
         if not entry:
             del state.outputs[content_hash]
+    state.placeholders = {h: p for h, p in state.placeholders.items() if h in state.outputs}
 
 
 def _map(
