@@ -13,8 +13,10 @@ from typing import Annotated, Any
 import typer
 
 from .cache import LockedError
+from .captions import update_captions
 from .config import Config, ConfigError, load_config
 from .ingest import PhotoError
+from .preview import preview
 from .run import RunResult, process
 
 app = typer.Typer(
@@ -59,6 +61,8 @@ def report(result: RunResult) -> int:
         typer.echo(f"warning: {warning}", err=True)
     for failure in result.failures:
         typer.echo(f"error: {failure}", err=True)
+    for warning in result.alt_warnings:
+        typer.echo(f"alt text: {warning}", err=True)
     typer.echo(result.markdown, nl=False)
     typer.echo(result.summary(), err=True)
     return 0 if result.ok else 1
@@ -98,6 +102,10 @@ def process_command(
         str | None,
         typer.Option(help="Also write the block into this post, between <!-- gallery:start/end --> markers."),
     ] = None,
+    manifest: Annotated[
+        str | None,
+        typer.Option(help="JSON manifest path, e.g. '_data/{name}.json' for Jekyll; '' = none. See docs/manifest.md."),
+    ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: all cores).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
@@ -121,6 +129,7 @@ def process_command(
         output__name=name,
         output__url_prefix=url_prefix,
         output__post_file=post_file,
+        output__manifest=manifest,
         text__title=title,
         text__alt=alt,
         text__title_template=title_template,
@@ -137,3 +146,61 @@ def process_command(
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(report(result))
+
+
+@app.command("captions")
+def captions_command(
+    source: Annotated[Path, typer.Argument(help="Folder of photos; captions.toml is written inside it.")],
+    config_file: ConfigOption = None,
+) -> None:
+    """Write or extend SOURCE/captions.toml: one entry per photo for alt text, title and caption.
+
+    New photos get an entry, in capture order, pre-filled with the description and title embedded
+    in the photo (XMP, EXIF, IPTC) when there is one. What is already in the file is never changed.
+    Fill in `alt` (what the photo shows), then run `gallery process` again: only the Markdown and
+    the manifest change, no image is rendered again.
+    """
+    config = build_config(config_file)
+    try:
+        update = update_captions(source, config)
+    except (ConfigError, PhotoError) as error:
+        typer.echo(f"gallery: {error}", err=True)
+        raise typer.Exit(2) from None
+    for problem in update.problems:
+        typer.echo(f"error: {problem}", err=True)
+    typer.echo(f"{update.path}: {len(update.added)} new entries, {update.kept} kept as written", err=True)
+    if update.missing_alt:
+        typer.echo(f"{len(update.missing_alt)} photos have no alt text yet: fill in `alt` in {update.path}", err=True)
+    typer.echo(str(update.path))
+
+
+@app.command("preview")
+def preview_command(
+    target: Annotated[Path, typer.Argument(help="Folder of photos, or a manifest written by `gallery process`.")],
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", help="Output folder of the image set (default: config, or the manifest's folder)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the page (default: OUT/.NAME-preview.html).", dir_okay=False)
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="File-name stem, as for `gallery process`.")] = None,
+    title: Annotated[str | None, typer.Option(help="Post title, as for `gallery process`.")] = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Write an HTML contact sheet to review a set before publishing, and print its path.
+
+    For each photo: every output with its pixel size and bytes, the alt, title and caption (with
+    alt-text warnings), the placeholder, and what metadata the source had against what the
+    published files keep. Given a folder, it is processed first (as `gallery process`, cheap when
+    cached; the post file is not touched). Open the page in a browser:
+
+        xdg-open "$(gallery preview ./photos --out site/assets/img)"
+    """
+    config = build_config(config_file, output__name=name, text__title=title)
+    try:
+        page = preview(target, config, out_dir=out, output=output)
+    except (LockedError, ConfigError, PhotoError) as error:
+        typer.echo(f"gallery: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(str(page))

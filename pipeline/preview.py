@@ -1,0 +1,295 @@
+"""`gallery preview`: one HTML contact sheet to review a set before it is published.
+
+Per photo it shows every output (pixel size, bytes, file), the alt/title/caption with the alt-text
+lint, the placeholder colour and LQIP, and what metadata the source had against what the published
+files carry. The page is a single file with inline CSS and script; images are referenced by
+relative paths, so it works opened from disk beside the outputs. Every text is escaped: alt text
+and file names come from people and cameras.
+
+The sheet is written into the output folder as a dotfile (`.NAME-preview.html`), like the state
+record, so site builders do not publish it: it tells which originals carried GPS or serials.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from PIL import Image, ImageCms, IptcImagePlugin, UnidentifiedImageError
+
+from . import cache, emit, run, texts
+from .config import Config, ConfigError
+from .metadata import EXIF_IFD, read_exif
+
+GPS_IFD = 0x8825
+MAKER_NOTE = 0x927C
+SERIAL_TAGS = ((EXIF_IFD, 0xA431), (EXIF_IFD, 0xA435), (None, 0xC62F))  # body, lens, camera (DNG) serials
+MAKE, MODEL = 0x010F, 0x0110
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_DATA_URI = re.compile(r"data:image/(?:webp|jpeg|png);base64,[A-Za-z0-9+/=]+")
+# Rows of the metadata table; "yes" in a published file for the first three is flagged.
+PRIVATE_ROWS = ("GPS position", "serial numbers", "maker notes")
+ROWS = (*PRIVATE_ROWS, "camera", "EXIF tags", "XMP", "IPTC", "colour profile")
+
+
+@dataclass(frozen=True)
+class SheetOutput:
+    role: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class SheetPhoto:
+    """One photo as the sheet shows it, from a run or from a manifest."""
+
+    number: int
+    source_name: str
+    source: Path | None  # None when previewing a manifest: the originals are not at hand
+    captured: str
+    alt: str
+    title: str
+    caption: str
+    color: str
+    placeholder: str
+    outputs: tuple[SheetOutput, ...]
+
+
+def preview(target: Path, config: Config, out_dir: str | None = None, output: Path | None = None) -> Path:
+    """Write the contact sheet and return its path.
+
+    `target` is a source folder (processed first, as `gallery process` would, without touching the
+    post: cheap when cached) or a manifest (images looked up in `out_dir`, default the manifest's
+    folder).
+    """
+    if target.is_dir():
+        config = config.with_overrides(output__post_file="", output__dir=out_dir)
+        result = run.process(target, config)
+        photos = [_from_result(photo) for photo in result.photos]
+        images = Path(config.output.dir)
+        folder = target.resolve().name
+        title = config.text.title or emit.default_title(folder)
+        name = emit.slugify(config.output.name or folder)
+    else:
+        manifest = _read_manifest(target)
+        images = Path(out_dir) if out_dir else target.parent
+        photos = [_from_manifest(entry, images) for entry in manifest.get("photos", []) if isinstance(entry, dict)]
+        title = str(manifest.get("title", ""))
+        name = emit.slugify(str(manifest.get("name", "")))
+    output = output or images / f".{name}-preview.html"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text_atomically(output, contact_sheet(photos, title, output.parent))
+    return output
+
+
+def _from_result(photo: run.PhotoResult) -> SheetPhoto:
+    return SheetPhoto(
+        number=photo.number,
+        source_name=photo.source.name,
+        source=photo.source,
+        captured=photo.captured.isoformat(sep=" ") if photo.captured else "",
+        alt=photo.alt,
+        title=photo.title,
+        caption=photo.caption,
+        color=photo.color,
+        placeholder=photo.placeholder,
+        outputs=tuple(SheetOutput(o.role, o.format, o.width, o.height, o.bytes, o.path) for o in photo.outputs),
+    )
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist; give a source folder or a manifest (.json)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ConfigError(f"{path} is not a gallery manifest: {error}") from None
+    if not isinstance(document, dict) or document.get("generator") != "gallery":
+        raise ConfigError(f'{path} is not a gallery manifest (no "generator": "gallery")')
+    if document.get("version") != emit.MANIFEST_VERSION:
+        raise ConfigError(f"{path} has manifest version {document.get('version')!r}; this gallery reads version 1")
+    return document
+
+
+def _from_manifest(entry: dict[str, Any], images: Path) -> SheetPhoto:
+    outputs = tuple(
+        SheetOutput(
+            str(o.get("role", "")),
+            str(o.get("format", "")),
+            int(o.get("width", 0)),
+            int(o.get("height", 0)),
+            int(o.get("bytes", 0)),
+            images / Path(str(o.get("file", ""))).name,  # a file name, never a path out of the folder
+        )
+        for o in entry.get("outputs", [])
+        if isinstance(o, dict)
+    )
+    return SheetPhoto(
+        number=int(entry.get("number", 0)),
+        source_name=str(entry.get("source", "")),
+        source=None,
+        captured=str(entry.get("captured") or ""),
+        alt=str(entry.get("alt", "")),
+        title=str(entry.get("title", "")),
+        caption=str(entry.get("caption", "")),
+        color=str(entry.get("color", "")),
+        placeholder=str(entry.get("placeholder", "")),
+        outputs=outputs,
+    )
+
+
+def metadata_summary(path: Path) -> dict[str, str]:
+    """What metadata a file carries, read from its header: one short value per row of ROWS."""
+    try:
+        with Image.open(path) as image:
+            exif = read_exif(image)
+            sub = exif.get_ifd(EXIF_IFD) if exif is not None else {}
+            gps = exif.get_ifd(GPS_IFD) if exif is not None else {}
+            serials = [(sub if ifd else exif).get(tag) for ifd, tag in SERIAL_TAGS] if exif is not None else []
+            try:
+                iptc = bool(IptcImagePlugin.getiptcinfo(image))
+            except Exception:  # a damaged IPTC block is still an IPTC block
+                iptc = True
+            icc = image.info.get("icc_profile")
+            camera = " ".join(str(exif.get(tag, "")).strip("\x00 ") for tag in (MAKE, MODEL)) if exif else ""
+            return {
+                "GPS position": "yes" if any(key in gps for key in (2, 4)) else "no",
+                "serial numbers": "yes" if any(serials) else "no",
+                "maker notes": "yes" if MAKER_NOTE in sub else "no",
+                "camera": texts.clean_text(camera) or "—",
+                "EXIF tags": str(len(exif) + len(sub) + len(gps)) if exif else "none",
+                "XMP": "yes" if image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") else "no",
+                "IPTC": "yes" if iptc else "no",
+                "colour profile": _profile_name(icc) if icc else "none",
+            }
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as error:
+        return dict.fromkeys(ROWS, f"unreadable ({error})")
+
+
+def _profile_name(icc: bytes) -> str:
+    try:
+        return texts.clean_text(ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))) or "yes"
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return "yes (unreadable)"
+
+
+def _published_summary(outputs: tuple[SheetOutput, ...]) -> dict[str, str]:
+    """Every output checked; a row shows one value when all files agree, else each distinct value."""
+    summaries = [metadata_summary(o.path) for o in outputs if o.path.is_file()]
+    if not summaries:
+        return dict.fromkeys(ROWS, "files missing")
+    return {row: " / ".join(dict.fromkeys(s[row] for s in summaries)) for row in ROWS}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _kilobytes(count: int) -> str:
+    return f"{count / 1000:.1f} kB"
+
+
+def contact_sheet(photos: list[SheetPhoto], title: str, page_dir: Path) -> str:
+    """The whole page as one string."""
+    problems = texts.lint_alt([(p.source_name, p.alt) for p in photos])
+    lint = {name: message for name, message in problems if name}
+    set_notes = [message for name, message in problems if not name]
+    total = sum(o.bytes for p in photos for o in p.outputs)
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Preview: {_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<header><h1>{_e(title)}</h1><p>{len(photos)} photos, "
+        f"{sum(len(p.outputs) for p in photos)} files, {_kilobytes(total)}. "
+        "Check the texts of each photo and the metadata column before publishing.</p>",
+        *(f'<p class="warn">{_e(note)}</p>' for note in set_notes),
+        "</header>",
+    ]
+    for photo in photos:
+        parts.append(_photo_section(photo, lint.get(photo.source_name), page_dir))
+    parts.append(f"<script>{_SCRIPT}</script></body></html>\n")
+    return "\n".join(parts)
+
+
+def _photo_section(photo: SheetPhoto, lint: str | None, page_dir: Path) -> str:
+    colour = photo.color if _HEX_COLOUR.fullmatch(photo.color) else ""
+    lqip = photo.placeholder if _DATA_URI.fullmatch(photo.placeholder) else ""
+    figures = []
+    for output in photo.outputs:
+        src = quote(os.path.relpath(output.path, page_dir))
+        state = "" if output.path.is_file() else ' <strong class="warn">missing</strong>'
+        figures.append(
+            f'<figure><img src="{_e(src)}" alt="" data-expected="{output.width}x{output.height}" '
+            f'style="aspect-ratio:{output.width}/{output.height}">'
+            f"<figcaption>{_e(output.role)} {_e(output.format)} {output.width}x{output.height} px, "
+            f"{_kilobytes(output.bytes)}<br><code>{_e(output.path.name)}</code>{state}<br>"
+            f'<span class="decoded">not decoded</span></figcaption></figure>'
+        )
+    if lqip or colour:
+        swatch = f'<span class="swatch" style="background:{colour}"></span> {_e(colour)}' if colour else ""
+        tiny = f'<img class="lqip" src="{_e(lqip)}" alt="" data-expected="">' if lqip else ""
+        figures.append(f"<figure><figcaption>placeholder</figcaption>{tiny}<p>{swatch}</p></figure>")
+    source_meta = metadata_summary(photo.source) if photo.source else dict.fromkeys(ROWS, "—")
+    published = _published_summary(photo.outputs)
+    rows = []
+    for row in ROWS:
+        flagged = row in PRIVATE_ROWS and "yes" in published[row]
+        status = ' class="warn"' if flagged else ""
+        rows.append(f"<tr><th>{_e(row)}</th><td>{_e(source_meta[row])}</td><td{status}>{_e(published[row])}</td></tr>")
+    texts_html = "".join(
+        f"<dt>{name}</dt><dd>{_e(value) if value else '<em>none</em>'}</dd>"
+        for name, value in (("alt", photo.alt), ("title", photo.title), ("caption", photo.caption))
+    )
+    warning = f'<p class="warn">{_e(lint)}</p>' if lint else ""
+    source_note = "" if photo.source else "<caption>source not at hand (preview of a manifest)</caption>"
+    return (
+        f'<section id="photo-{photo.number:02d}">'
+        f"<h2>{photo.number:02d} · {_e(photo.source_name)}"
+        f"{' · ' + _e(photo.captured) if photo.captured else ''}</h2>"
+        f"<dl>{texts_html}</dl>{warning}"
+        f'<div class="outputs">{"".join(figures)}</div>'
+        f"<table>{source_note}<tr><th>metadata</th><th>source</th><th>published files</th></tr>{''.join(rows)}</table>"
+        "</section>"
+    )
+
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1rem 2rem;color:#222;background:#fafafa}
+section{border-top:1px solid #ccc;padding:.5rem 0 1rem}
+h2{font-size:1.1rem;margin:.5rem 0}
+dl{display:grid;grid-template-columns:5rem 1fr;margin:0}dt{font-weight:600}dd{margin:0}
+.outputs{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end;margin:.5rem 0}
+figure{margin:0;max-width:240px}figure img{display:block;max-width:240px;max-height:200px;width:auto;height:auto;background:#ddd}
+figure img.lqip{width:64px;image-rendering:pixelated}
+figcaption{font-size:12px;color:#444}code{font-size:11px;word-break:break-all}
+.swatch{display:inline-block;width:1.5rem;height:1.5rem;vertical-align:middle;border:1px solid #999}
+table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}
+.warn{color:#b00020;font-weight:600}.decoded.bad{color:#b00020}
+"""
+
+# Marks each image as decoded at its real pixel size, or flags it; runs only in the page.
+_SCRIPT = """
+for (const img of document.images) {
+  const mark = () => {
+    const label = img.parentElement.querySelector('.decoded');
+    const size = img.naturalWidth + 'x' + img.naturalHeight;
+    img.dataset.decoded = img.naturalWidth ? size : 'failed';
+    if (!label) return;
+    const ok = img.naturalWidth && size === img.dataset.expected;
+    label.textContent = ok ? 'decoded ' + size : 'NOT decoded as ' + img.dataset.expected + ' (' + size + ')';
+    label.classList.toggle('bad', !ok);
+  };
+  if (img.complete) mark(); else { img.addEventListener('load', mark); img.addEventListener('error', mark); }
+}
+"""
