@@ -270,7 +270,8 @@ section{border-top:1px solid #ccc;padding:.5rem 0 1rem}
 h2{font-size:1.1rem;margin:.5rem 0}
 dl{display:grid;grid-template-columns:5rem 1fr;margin:0}dt{font-weight:600}dd{margin:0}
 .outputs{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end;margin:.5rem 0}
-figure{margin:0;max-width:240px}figure img{display:block;max-width:240px;max-height:200px;width:auto;height:auto;background:#ddd}
+figure{margin:0;max-width:240px}
+figure img{display:block;max-width:240px;max-height:200px;width:auto;height:auto;background:#ddd}
 figure img.lqip{width:64px;image-rendering:pixelated}
 figcaption{font-size:12px;color:#444}code{font-size:11px;word-break:break-all}
 .swatch{display:inline-block;width:1.5rem;height:1.5rem;vertical-align:middle;border:1px solid #999}

@@ -1,0 +1,251 @@
+"""Where alt/title/caption come from, `gallery captions`, and the alt-text lint, on real photos.
+
+Embedded text is written into copies of fixtures with exiftool (an independent writer), so each
+source (XMP, EXIF, IPTC) can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import pipeline
+from pipeline import texts
+from pipeline.config import ConfigError
+
+from .conftest import FIXTURES, require_tool, run_gallery
+
+EVENT = FIXTURES / "event"
+FALCON_ALT = (
+    "Adult female prairie falcon flying from a nest on one of our sedimentary slide walls. "
+    "Note the four eggs in the eroded water chute."
+)
+FALCON_TITLE = "Prairie falcon female with eggs"
+
+
+def _exiftool_write(path: Path, *assignments: str) -> None:
+    binary = require_tool("exiftool", "libimage-exiftool-perl")
+    subprocess.run([binary, "-q", "-overwrite_original", *assignments, str(path)], check=True)
+
+
+def _photos(tmp_path: Path, *names: str) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir(parents=True)
+    for name in names:
+        shutil.copy2(EVENT / name, folder / name)
+    return folder
+
+
+def _run(folder: Path, tmp_path: Path, **overrides: object) -> pipeline.RunResult:
+    return pipeline.process(
+        folder, output__dir=str(tmp_path / "out"), output__name="set", text__title="Trade Mission", **overrides
+    )
+
+
+def test_embedded_text_of_real_photos(tmp_path: Path, exiftool) -> None:
+    """The falcon's XMP description and title win; blank descriptions (DSCN0010, canon_hdr_NO) do not."""
+    folder = _photos(tmp_path, "prairie_falcon.jpg", "DSCN0010.jpg", "canon_hdr_NO.jpg")
+    read = {Path(row["SourceFile"]).name: row for row in exiftool(*sorted(folder.iterdir()), args=("-G1",))}
+    assert read["prairie_falcon.jpg"]["XMP-dc:Description"] == FALCON_ALT
+    assert read["prairie_falcon.jpg"]["XMP-dc:Title"] == FALCON_TITLE
+    assert not str(read["DSCN0010.jpg"]["IFD0:ImageDescription"]).strip()
+    photos = {p.source.name: p for p in _run(folder, tmp_path).photos}
+    falcon = photos["prairie_falcon.jpg"]
+    assert (falcon.alt, falcon.title, falcon.caption) == (FALCON_ALT, FALCON_TITLE, FALCON_ALT)
+    for name in ("DSCN0010.jpg", "canon_hdr_NO.jpg"):
+        assert (photos[name].alt, photos[name].title, photos[name].caption) == ("Trade Mission", "Trade Mission", "")
+
+
+@pytest.mark.parametrize(
+    ("assignments", "alt", "title"),
+    [
+        # Each embedded source on its own, written by exiftool into a photo that had none.
+        (("-XMP-dc:Description=From XMP", "-XMP-dc:Title=XMP title"), "From XMP", "XMP title"),
+        (("-EXIF:ImageDescription=From EXIF",), "From EXIF", "Trade Mission"),
+        (("-IPTC:Caption-Abstract=From IPTC", "-IPTC:ObjectName=IPTC title"), "From IPTC", "IPTC title"),
+        # XMP wins over EXIF and IPTC when they disagree.
+        (("-EXIF:ImageDescription=From EXIF", "-XMP-dc:Description=From XMP"), "From XMP", "Trade Mission"),
+        # UTF-8 in EXIF (which Pillow reads as Latin-1) comes out right.
+        (("-EXIF:ImageDescription=Café in Tōkyō, 会議",), "Café in Tōkyō, 会議", "Trade Mission"),
+        # Camera boilerplate and file names are not descriptions: the template wins.
+        (("-EXIF:ImageDescription=OLYMPUS DIGITAL CAMERA         ",), "Trade Mission", "Trade Mission"),
+        (("-EXIF:ImageDescription=SONY DSC",), "Trade Mission", "Trade Mission"),
+        (("-XMP-dc:Description=IMG_1234.JPG",), "Trade Mission", "Trade Mission"),
+    ],
+)
+def test_each_embedded_source(assignments: tuple[str, ...], alt: str, title: str, tmp_path: Path) -> None:
+    folder = _photos(tmp_path, "kodak-dc240.jpg")
+    _exiftool_write(folder / "kodak-dc240.jpg", *assignments)
+    (photo,) = _run(folder, tmp_path).photos
+    assert (photo.alt, photo.title) == (alt, title)
+
+
+def test_untrusted_embedded_text_is_cleaned(tmp_path: Path) -> None:
+    """Control characters, bidi overrides and runaway length never reach the post."""
+    folder = _photos(tmp_path, "kodak-dc240.jpg")
+    nasty = "Dog\x07 on\u202e a  rug\r\n" + "x" * 5000
+    _exiftool_write(folder / "kodak-dc240.jpg", f"-EXIF:ImageDescription={nasty}")
+    (photo,) = _run(folder, tmp_path).photos
+    assert photo.alt.startswith("Dog on a rug x")
+    assert len(photo.alt) <= texts.MAX_TEXT
+    assert not any(ord(ch) < 32 or ch == "\u202e" for ch in photo.alt)
+    assert "\n" not in photo.markdown
+
+
+def test_captions_file_wins_and_changes_no_pixels(tmp_path: Path) -> None:
+    """A person's captions.toml beats embedded text; editing it re-renders nothing."""
+    folder = _photos(tmp_path, "prairie_falcon.jpg", "kodak-dc240.jpg")
+    first = _run(folder, tmp_path)
+    assert first.processed == 2
+    mtimes = {o.path: o.path.stat().st_mtime_ns for p in first.photos for o in p.outputs}
+    (folder / "captions.toml").write_text(
+        '["prairie_falcon.jpg"]\nalt = "A falcon leaves its nest"\ncaption = ""\n\n'
+        '["kodak-dc240.jpg"]\ntitle = "Our dog"\ncaption = "Resting after the reception"\n',
+        encoding="utf-8",
+    )
+    second = _run(folder, tmp_path)
+    photos = {p.source.name: p for p in second.photos}
+    # Per field: the file's text, else the embedded text, else the template.
+    assert (photos["prairie_falcon.jpg"].alt, photos["prairie_falcon.jpg"].title) == (
+        "A falcon leaves its nest",
+        FALCON_TITLE,
+    )
+    assert photos["prairie_falcon.jpg"].caption == FALCON_ALT  # empty in the file: falls through
+    kodak = photos["kodak-dc240.jpg"]
+    assert (kodak.alt, kodak.title, kodak.caption) == ("Trade Mission", "Our dog", "Resting after the reception")
+    assert second.processed == 0
+    assert {o.path: o.path.stat().st_mtime_ns for p in second.photos for o in p.outputs} == mtimes
+
+
+def test_malformed_captions_file_names_file_and_line(tmp_path: Path) -> None:
+    folder = _photos(tmp_path, "kodak-dc240.jpg")
+    captions = folder / "captions.toml"
+    captions.write_text('["kodak-dc240.jpg"]\nalt = "fine"\ntitle = unquoted words\n', encoding="utf-8")
+    completed = run_gallery("process", folder, "--out", tmp_path / "out", "-q")
+    assert completed.returncode == 2
+    assert str(captions) in completed.stderr and "line 3" in completed.stderr
+    assert completed.stdout == ""
+    captions.write_text('["kodak-dc240.jpg"]\nalt = "fine"\nalt_text = "typo"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 1: unknown key 'alt_text'"):
+        texts.load_captions(folder)
+    captions.write_text('\n\n["kodak-dc240.jpg"]\nalt = 3\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 3: .* alt must be text"):
+        texts.load_captions(folder)
+
+
+def test_captions_command_writes_then_merges(tmp_path: Path) -> None:
+    folder = _photos(tmp_path, "prairie_falcon.jpg", "kodak-dc240.jpg", "DSCN0010.jpg")
+    completed = run_gallery("captions", folder)
+    assert completed.returncode == 0, completed.stderr
+    path = folder / "captions.toml"
+    assert completed.stdout.strip() == str(path)
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    # One entry per photo, in capture order (kodak 1999, DSCN0010 2008, falcon 2022), pre-filled.
+    assert list(document) == ["kodak-dc240.jpg", "DSCN0010.jpg", "prairie_falcon.jpg"]
+    assert document["prairie_falcon.jpg"] == {"alt": FALCON_ALT, "title": FALCON_TITLE, "caption": FALCON_ALT}
+    assert document["kodak-dc240.jpg"] == {"alt": "", "title": "", "caption": ""}
+    assert "2 photos have no alt text yet" in completed.stderr
+
+    # A person edits the file (comments, their own wording, even the falcon's pre-filled text)...
+    edited = path.read_text(encoding="utf-8").replace('alt = ""', 'alt = "Our dog on the rug"  # mine', 1)
+    edited = edited.replace(FALCON_TITLE, "Falcon, edited by hand")
+    path.write_bytes(edited.encode("utf-8"))
+    # ...and a new photo with a name TOML must quote arrives.
+    shutil.copy2(EVENT / "canon_hdr_NO.jpg", folder / 'odd "name" #1.jpg')
+    completed = run_gallery("captions", folder)
+    assert completed.returncode == 0, completed.stderr
+    merged = path.read_bytes()
+    assert merged.startswith(edited.encode("utf-8")), "what a person wrote must stay byte for byte"
+    document = tomllib.loads(merged.decode("utf-8"))
+    assert list(document)[-1] == 'odd "name" #1.jpg'
+    assert document["prairie_falcon.jpg"]["title"] == "Falcon, edited by hand"
+    assert "1 new entries, 3 kept" in completed.stderr
+    # A third run has nothing to add and leaves the file alone.
+    before = path.stat().st_mtime_ns
+    assert run_gallery("captions", folder).returncode == 0
+    assert path.stat().st_mtime_ns == before
+    # And process uses it.
+    result = _run(folder, tmp_path)
+    assert {p.source.name: p.alt for p in result.photos}["kodak-dc240.jpg"] == "Our dog on the rug"
+
+
+def test_captions_command_refuses_a_malformed_file(tmp_path: Path) -> None:
+    folder = _photos(tmp_path, "kodak-dc240.jpg")
+    broken = b'["kodak-dc240.jpg"\nalt = "x"\n'
+    (folder / "captions.toml").write_bytes(broken)
+    completed = run_gallery("captions", folder)
+    assert completed.returncode == 2 and "captions.toml" in completed.stderr and "line 1" in completed.stderr
+    assert (folder / "captions.toml").read_bytes() == broken
+
+
+def test_alt_lint_on_stderr(tmp_path: Path) -> None:
+    """Each lint fires on the photo it is about, one line each with a hint; stdout stays the block."""
+    folder = _photos(tmp_path, "prairie_falcon.jpg", "kodak-dc240.jpg", "DSCN0010.jpg", "canon_hdr_NO.jpg")
+    (folder / "captions.toml").write_text(
+        '["kodak-dc240.jpg"]\nalt = "IMG_1234"\n\n'
+        f'["DSCN0010.jpg"]\nalt = "{"A very long description. " * 8}"\n\n'
+        '["gone.jpg"]\nalt = "a photo that was renamed"\n',
+        encoding="utf-8",
+    )
+    completed = run_gallery("process", folder, "--out", tmp_path / "out", "--alt", "", "-q")
+    assert completed.returncode == 0, completed.stderr
+    lint = [line for line in completed.stderr.splitlines() if line.startswith("alt text: ")]
+    assert any("kodak-dc240.jpg" in line and "is a file name" in line and "captions.toml" in line for line in lint)
+    assert any("DSCN0010.jpg" in line and "over 150" in line and "caption" in line for line in lint)
+    assert any("canon_hdr_NO.jpg" in line and "no alt text" in line and "gallery captions" in line for line in lint)
+    assert any("gone.jpg" in line and "matches no photo" in line for line in lint)
+    assert not any("prairie_falcon.jpg" in line for line in lint), "a real 131-character description is fine"
+    assert "alt text" not in completed.stdout and completed.stdout.count("\n") == 4
+
+    same = run_gallery("process", _photos(tmp_path / "b", "kodak-dc240.jpg", "DSCN0010.jpg"), "--out", tmp_path / "o2")
+    assert "the same alt text" in same.stderr and "every photo" in same.stderr
+
+
+def test_library_reports_lint_apart_from_warnings(tmp_path: Path) -> None:
+    result = _run(_photos(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg"), tmp_path)
+    assert not result.warnings
+    assert [w.message for w in result.alt_warnings if "same alt text" in w.message]
+
+
+def test_lint_rules() -> None:
+    problems = dict(
+        texts.lint_alt(
+            [("IMG_0001.JPG", "IMG_0001"), ("b.jpg", "DSC01234.JPG"), ("c.jpg", "A dog"), ("d.jpg", "P1010001")]
+        )
+    )
+    assert set(problems) == {"IMG_0001.JPG", "b.jpg", "d.jpg"}
+    assert texts.lint_alt([("a.jpg", "Delegates at the Osaka expo, 2024"), ("b.jpg", "Signing in Tokyo")]) == []
+
+
+def test_clean_text_and_toml_round_trip() -> None:
+    tricky = 'quote " backslash \\ tab\t newline\n del\x7f é 会'
+    assert tomllib.loads(f"key = {texts.toml_string(tricky)}")["key"] == tricky
+    assert texts.clean_text(b"caf\xc3\xa9") == "café"
+    assert texts.clean_text(b"caf\xe9") == "café"  # not UTF-8: read as Latin-1
+    assert texts.clean_text("a\x00b\u200bc") == "a b c"
+    assert texts.clean_text(12) == ""
+
+
+def test_heic_header_pass_reads_no_pixels(tmp_path: Path) -> None:
+    """Embedded text comes from the header pass; a cached re-run does not even open the photos."""
+    folder = _photos(tmp_path, "xiaomi.heic", "prairie_falcon.jpg")
+    _run(folder, tmp_path)
+    opened: list[str] = []
+    original = Image.open
+
+    def spy(fp, *args, **kwargs):
+        opened.append(str(fp))
+        return original(fp, *args, **kwargs)
+
+    Image.open = spy  # type: ignore[assignment]
+    try:
+        again = _run(folder, tmp_path, run__jobs=1)
+    finally:
+        Image.open = original  # type: ignore[assignment]
+    assert opened == []
+    assert {p.source.name: p.title for p in again.photos}["prairie_falcon.jpg"] == FALCON_TITLE
