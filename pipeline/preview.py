@@ -97,7 +97,7 @@ def _from_result(photo: run.PhotoResult) -> SheetPhoto:
         number=photo.number,
         source_name=photo.source.name,
         source=photo.source,
-        captured=photo.captured.isoformat(sep=" ") if photo.captured else "",
+        captured=photo.captured.isoformat(sep=" ", timespec="seconds") if photo.captured else "",
         alt=photo.alt,
         title=photo.title,
         caption=photo.caption,

@@ -1,0 +1,136 @@
+"""`gallery preview`: the contact sheet, checked in headless Chromium and against exiftool."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipeline import texts
+
+from .conftest import FIXTURES, require_tool, run_gallery
+
+EVENT = FIXTURES / "event"
+NAME = "trip"
+HOSTILE = '<script>document.title="pwned"</script><img src=x onerror=alert(1)> & "quotes"'
+
+
+@pytest.fixture(scope="module")
+def sheet(tmp_path_factory: pytest.TempPathFactory):
+    """A processed set (a GPS-tagged JPEG, a HEIC, the falcon) and its preview page."""
+    work = tmp_path_factory.mktemp("preview")
+    photos = work / "photos"
+    photos.mkdir()
+    for name in ("DSCN0010.jpg", "xiaomi.heic", "prairie_falcon.jpg"):
+        shutil.copy2(EVENT / name, photos / name)
+    (photos / "captions.toml").write_text(
+        f'["DSCN0010.jpg"]\nalt = "Houses above a wood"\ncaption = {texts.toml_string(HOSTILE)}\n',
+        encoding="utf-8",
+    )
+    completed = run_gallery("preview", photos, "--out", "site/img", "--name", NAME, "--title", "Trip <2024>", cwd=work)
+    assert completed.returncode == 0, completed.stderr
+    page = Path(work / completed.stdout.strip())
+    return work, page
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
+    binary = require_tool("chromium", "chromium")
+    return subprocess.run(
+        [
+            binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", "--virtual-time-budget=10000", *args,
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _section(html: str, source: str) -> str:
+    return next(part for part in html.split("<section ") if f"· {source}" in part)
+
+
+def test_page_is_written_beside_the_outputs(sheet) -> None:
+    work, page = sheet
+    assert page == work / "site/img" / f".{NAME}-preview.html"
+    html = page.read_text(encoding="utf-8")
+    # Every output of the run is on the page, with its pixel size and bytes.
+    files = sorted(p for p in (work / "site/img").iterdir() if not p.name.startswith(".") and p.suffix != ".json")
+    assert len(files) >= 12
+    for file in files:
+        with Image.open(file) as image:
+            width, height = image.size
+        assert f'src="{file.name}" alt="" data-expected="{width}x{height}"' in html
+        assert f"{width}x{height} px, {file.stat().st_size / 1000:.1f} kB" in html
+
+
+def test_texts_are_escaped(sheet) -> None:
+    _, page = sheet
+    html = page.read_text(encoding="utf-8")
+    assert HOSTILE not in html and "<script>document" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt;" in html
+    assert "<title>Preview: Trip &lt;2024&gt;</title>" in html
+
+
+def test_metadata_kept_or_removed_agrees_with_exiftool(sheet, exiftool) -> None:
+    work, page = sheet
+    html = page.read_text(encoding="utf-8")
+    source = exiftool(work / "photos/DSCN0010.jpg", args=("-GPSLatitude", "-Model"))[0]
+    assert "GPSLatitude" in source
+    section = _section(html, "DSCN0010.jpg")
+    assert "<tr><th>GPS position</th><td>yes</td><td>no</td></tr>" in section
+    assert f"<td>{source['Model']}" in section or source["Model"] in section
+    outputs = sorted((work / "site/img").glob(f"{NAME}-*"))
+    assert not any("GPSLatitude" in row for row in exiftool(*outputs, args=("-GPSLatitude",)))
+    # The falcon has XMP and IPTC in the source and none in the published files.
+    falcon = _section(html, "prairie_falcon.jpg")
+    assert "<tr><th>XMP</th><td>yes</td><td>no</td></tr>" in falcon
+    assert "<tr><th>IPTC</th><td>yes</td><td>no</td></tr>" in falcon
+    assert "Prairie falcon female with eggs" in falcon
+
+
+def test_every_image_decodes_in_chromium(sheet, tmp_path: Path) -> None:
+    """The page loads from disk, every image decodes at its stated size, and a screenshot is made."""
+    _, page = sheet
+    dumped = _chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile")
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    dom = dumped.stdout
+    images = re.findall(r"<img [^>]*>", dom)
+    assert len(images) >= 15  # 3 photos x (main + variants + thumbnail + placeholder)
+    for tag in images:
+        expected = re.search(r'data-expected="([^"]*)"', tag)
+        decoded = re.search(r'data-decoded="([^"]*)"', tag)
+        assert decoded, f"image never finished loading: {tag}"
+        assert decoded[1] != "failed", f"image failed to decode: {tag}"
+        if expected and expected[1]:
+            assert decoded[1] == expected[1], tag
+    assert ">not decoded<" not in dom and 'class="decoded bad"' not in dom  # every label was updated, none flagged
+    assert dom.count("<script>") == 1, "no text may turn into a script"
+
+    shot = tmp_path / "sheet.png"
+    taken = _chromium(f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri(), profile=tmp_path / "profile")
+    assert taken.returncode == 0, taken.stderr[-2000:]
+    with Image.open(shot) as image:
+        assert image.format == "PNG" and image.size == (1280, 2000)
+        low, high = image.convert("L").getextrema()
+        assert high - low > 100, "the screenshot shows something"
+
+
+def test_preview_of_a_manifest(sheet) -> None:
+    work, _ = sheet
+    manifest = work / "site/img" / f"{NAME}.json"
+    out = work / "elsewhere.html"
+    completed = run_gallery("preview", manifest, "--output", out, cwd=work)
+    assert completed.returncode == 0, completed.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "source not at hand" in html
+    assert f'src="site/img/{NAME}-01.jpeg"' in html  # relative to where the page is
+    assert "missing" not in html
+
+    not_ours = work / "other.json"
+    not_ours.write_text('{"photos": []}', encoding="utf-8")
+    refused = run_gallery("preview", not_ours, cwd=work)
+    assert refused.returncode == 2 and "not a gallery manifest" in refused.stderr
