@@ -83,7 +83,10 @@ def preview(target: Path, config: Config, out_dir: str | None = None, output: Pa
     else:
         manifest = _read_manifest(target)
         images = Path(out_dir) if out_dir else target.parent
-        photos = [_from_manifest(entry, images) for entry in manifest.get("photos", []) if isinstance(entry, dict)]
+        try:
+            photos = [_from_manifest(entry, images) for entry in manifest["photos"] if isinstance(entry, dict)]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ConfigError(f"{target} is not a gallery manifest: {error!r}") from None
         title = str(manifest.get("title", ""))
         name = emit.slugify(str(manifest.get("name", "")))
     output = output or images / f".{name}-preview.html"

@@ -58,7 +58,7 @@ _IPTC_OBJECT_NAME = (2, 5)
 _IPTC_CHARSET = (1, 90)
 _UTF8_ESCAPE = b"\x1b%G"
 # Looks like a camera file name: IMG_1234, DSC01234, P1010001, 20240623_101512, PXL_20240623_101512123.jpg
-_FILE_NAME_LIKE = re.compile(r"[A-Za-z_]{0,8}[ _-]?\d{3,}(?:[_-]\w*)?(?:\.[A-Za-z0-9]{2,5})?")
+_FILE_NAME_LIKE = re.compile(r"[A-Za-z_]{0,8}[_-]?\d{4,}(?:[_-]\w*)?(?:\.[A-Za-z0-9]{2,5})?")
 _INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
 
 

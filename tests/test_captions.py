@@ -220,6 +220,7 @@ def test_lint_rules() -> None:
     )
     assert set(problems) == {"IMG_0001.JPG", "b.jpg", "d.jpg"}
     assert texts.lint_alt([("a.jpg", "Delegates at the Osaka expo, 2024"), ("b.jpg", "Signing in Tokyo")]) == []
+    assert texts.lint_alt([("a.jpg", "Room 101"), ("b.jpg", "Gate 3")]) == []
 
 
 def test_clean_text_and_toml_round_trip() -> None:

@@ -119,6 +119,19 @@ def test_every_image_decodes_in_chromium(sheet, tmp_path: Path) -> None:
         assert high - low > 100, "the screenshot shows something"
 
 
+def test_preview_leaves_the_post_alone(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy2(EVENT / "kodak-dc240.jpg", photos)
+    (tmp_path / "config.toml").write_text('[output]\npost_file = "_posts/post.md"\n', encoding="utf-8")
+    completed = run_gallery("preview", photos, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / completed.stdout.strip()).is_file()
+    assert not (tmp_path / "_posts").exists()
+    assert run_gallery("process", photos, "-q", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "_posts/post.md").is_file()  # the same config does write it on `process`
+
+
 def test_preview_of_a_manifest(sheet) -> None:
     work, _ = sheet
     manifest = work / "site/img" / f"{NAME}.json"
@@ -129,6 +142,11 @@ def test_preview_of_a_manifest(sheet) -> None:
     assert "source not at hand" in html
     assert f'src="site/img/{NAME}-01.jpeg"' in html  # relative to where the page is
     assert "missing" not in html
+
+    broken = work / "broken.json"
+    broken.write_text('{"generator": "gallery", "version": 1, "photos": [{"number": "one"}]}', encoding="utf-8")
+    refused = run_gallery("preview", broken, cwd=work)
+    assert refused.returncode == 2 and "not a gallery manifest" in refused.stderr
 
     not_ours = work / "other.json"
     not_ours.write_text('{"photos": []}', encoding="utf-8")
