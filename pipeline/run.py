@@ -190,7 +190,8 @@ def _inspect_all(
     fresh: list[Candidate] = []
     for candidate in candidates:
         known = state.sources.get(str(candidate.path.resolve()))
-        if known and known["size"] == candidate.size and known["mtime_ns"] == candidate.mtime_ns and "text" in known:
+        unchanged = known and known["size"] == candidate.size and known["mtime_ns"] == candidate.mtime_ns
+        if unchanged and isinstance(known.get("text"), dict):  # records without "text" predate embedded text
             photos.append(_photo_from_state(candidate, known))
         else:
             fresh.append(candidate)
@@ -250,7 +251,7 @@ def _photo_from_state(candidate: Candidate, known: dict[str, Any]) -> SourcePhot
         width=known["width"],
         height=known["height"],
         captured=datetime.fromisoformat(captured) if captured else None,
-        embedded=PhotoText(**known["text"]),
+        embedded=PhotoText.from_dict(known["text"]),
     )
 
 

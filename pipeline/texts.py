@@ -77,6 +77,11 @@ class PhotoText:
     def as_dict(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in FIELDS}
 
+    @classmethod
+    def from_dict(cls, values: dict[str, object]) -> PhotoText:
+        """Back from `as_dict` (the state record); anything unexpected reads as empty."""
+        return cls(*(value if isinstance(value := values.get(name), str) else "" for name in FIELDS))
+
 
 def clean_text(value: object) -> str:
     """Untrusted text made safe to publish: one line, no control or format characters, capped."""
