@@ -176,7 +176,10 @@ def captions_command(
 
 @app.command("preview")
 def preview_command(
-    target: Annotated[Path, typer.Argument(help="Folder of photos, or a manifest written by `gallery process`.")],
+    target: Annotated[
+        Path,
+        typer.Argument(metavar="SOURCE_OR_MANIFEST", help="Folder of photos, or a manifest of `gallery process`."),
+    ],
     out: Annotated[
         str | None,
         typer.Option("--out", "-o", help="Output folder of the image set (default: config, or the manifest's folder)."),
