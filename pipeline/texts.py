@@ -215,6 +215,8 @@ def load_captions(source: Path) -> dict[str, PhotoText]:
         if not isinstance(entry, dict):
             raise ConfigError(f'{where}: {name!r} must be a table such as ["{name}"] with alt, title, caption')
         for key, value in entry.items():
+            if isinstance(value, dict):  # [IMG_1.jpg] unquoted is the table "IMG_1" holding a table "jpg"
+                raise ConfigError(f'{where}: put file names in quotes: ["{name}.{key}"]')
             if key not in FIELDS:
                 raise ConfigError(f"{where}: unknown key {key!r} for {name!r}; known: {', '.join(FIELDS)}")
             if not isinstance(value, str):

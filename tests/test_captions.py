@@ -133,6 +133,9 @@ def test_malformed_captions_file_names_file_and_line(tmp_path: Path) -> None:
     captions.write_text('["kodak-dc240.jpg"]\nalt = "fine"\nalt_text = "typo"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"line 1: unknown key 'alt_text'"):
         texts.load_captions(folder)
+    captions.write_text("[kodak-dc240.jpg]\nalt = 'unquoted name'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r'line 1: put file names in quotes: \["kodak-dc240.jpg"\]'):
+        texts.load_captions(folder)
     captions.write_text('\n\n["kodak-dc240.jpg"]\nalt = 3\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"line 3: .* alt must be text"):
         texts.load_captions(folder)
@@ -232,7 +235,7 @@ def test_clean_text_and_toml_round_trip() -> None:
     assert texts.clean_text(12) == ""
 
 
-def test_heic_header_pass_reads_no_pixels(tmp_path: Path) -> None:
+def test_heic_header_pass_reads_no_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Embedded text comes from the header pass; a cached re-run does not even open the photos."""
     folder = _photos(tmp_path, "xiaomi.heic", "prairie_falcon.jpg")
     _run(folder, tmp_path)
@@ -243,10 +246,7 @@ def test_heic_header_pass_reads_no_pixels(tmp_path: Path) -> None:
         opened.append(str(fp))
         return original(fp, *args, **kwargs)
 
-    Image.open = spy  # type: ignore[assignment]
-    try:
-        again = _run(folder, tmp_path, run__jobs=1)
-    finally:
-        Image.open = original  # type: ignore[assignment]
+    monkeypatch.setattr(Image, "open", spy)
+    again = _run(folder, tmp_path, run__jobs=1)
     assert opened == []
     assert {p.source.name: p.title for p in again.photos}["prairie_falcon.jpg"] == FALCON_TITLE
