@@ -22,6 +22,13 @@ FIXTURES = REPO / "tests" / "fixtures"
 CORPUS = REPO.parent / "shared" / "corpus"
 
 
+def fixture_photo(name: str) -> Path:
+    """A fixture photo by file name, in whichever folder of tests/fixtures it lives."""
+    matches = sorted(FIXTURES.glob(f"*/{name}"))
+    assert matches, f"no fixture named {name}"
+    return matches[0]
+
+
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} — CI must provide it (.ci/run installs tools; the corpus lies beside the clone)")

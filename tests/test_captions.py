@@ -18,9 +18,8 @@ import pipeline
 from pipeline import texts
 from pipeline.config import ConfigError
 
-from .conftest import FIXTURES, require_tool, run_gallery
+from .conftest import fixture_photo, require_tool, run_gallery
 
-EVENT = FIXTURES / "event"
 FALCON_ALT = (
     "Adult female prairie falcon flying from a nest on one of our sedimentary slide walls. "
     "Note the four eggs in the eroded water chute."
@@ -37,7 +36,7 @@ def _photos(tmp_path: Path, *names: str) -> Path:
     folder = tmp_path / "photos"
     folder.mkdir(parents=True)
     for name in names:
-        shutil.copy2(EVENT / name, folder / name)
+        shutil.copy2(fixture_photo(name), folder / name)
     return folder
 
 
@@ -159,7 +158,7 @@ def test_captions_command_writes_then_merges(tmp_path: Path) -> None:
     edited = edited.replace(FALCON_TITLE, "Falcon, edited by hand")
     path.write_bytes(edited.encode("utf-8"))
     # ...and a new photo with a name TOML must quote arrives.
-    shutil.copy2(EVENT / "canon_hdr_NO.jpg", folder / 'odd "name" #1.jpg')
+    shutil.copy2(fixture_photo("canon_hdr_NO.jpg"), folder / 'odd "name" #1.jpg')
     completed = run_gallery("captions", folder)
     assert completed.returncode == 0, completed.stderr
     merged = path.read_bytes()

@@ -12,9 +12,8 @@ from PIL import Image
 
 from pipeline import texts
 
-from .conftest import FIXTURES, require_tool, run_gallery
+from .conftest import fixture_photo, require_tool, run_gallery
 
-EVENT = FIXTURES / "event"
 NAME = "trip"
 HOSTILE = '<script>document.title="pwned"</script><img src=x onerror=alert(1)> & "quotes"'
 
@@ -26,7 +25,7 @@ def sheet(tmp_path_factory: pytest.TempPathFactory):
     photos = work / "photos"
     photos.mkdir()
     for name in ("DSCN0010.jpg", "xiaomi.heic", "prairie_falcon.jpg"):
-        shutil.copy2(EVENT / name, photos / name)
+        shutil.copy2(fixture_photo(name), photos / name)
     (photos / "captions.toml").write_text(
         f'["DSCN0010.jpg"]\nalt = "Houses above a wood"\ncaption = {texts.toml_string(HOSTILE)}\n',
         encoding="utf-8",
@@ -122,7 +121,7 @@ def test_every_image_decodes_in_chromium(sheet, tmp_path: Path) -> None:
 def test_preview_leaves_the_post_alone(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
-    shutil.copy2(EVENT / "kodak-dc240.jpg", photos)
+    shutil.copy2(fixture_photo("kodak-dc240.jpg"), photos)
     (tmp_path / "config.toml").write_text('[output]\npost_file = "_posts/post.md"\n', encoding="utf-8")
     completed = run_gallery("preview", photos, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr

@@ -19,9 +19,8 @@ from PIL import Image
 import pipeline
 from pipeline import cache, emit
 
-from .conftest import FIXTURES, REPO, require_tool, run_gallery
+from .conftest import REPO, fixture_photo, require_tool, run_gallery
 
-EVENT = FIXTURES / "event"
 SMALL_SET = ("kodak-dc240.jpg", "DSCN0010.jpg", "prairie_falcon.jpg")
 NAME = "2024-06-23-trade-mission-japan"
 
@@ -29,7 +28,7 @@ NAME = "2024-06-23-trade-mission-japan"
 def _photos(folder: Path, names: tuple[str, ...] = SMALL_SET) -> Path:
     folder.mkdir(parents=True)
     for name in names:
-        shutil.copy2(EVENT / name, folder / name)
+        shutil.copy2(fixture_photo(name), folder / name)
     return folder
 
 
