@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
-from PIL import ExifTags, Image, ImageCms, TiffImagePlugin, TiffTags
+from PIL import ExifTags, Image, ImageCms, ImageMath, TiffImagePlugin, TiffTags
 
 from .config import ConfigError, MetadataSettings
 
@@ -220,15 +220,24 @@ def to_output_colour(image: Image.Image, icc: bytes | None, settings: MetadataSe
 def normalise_mode(image: Image.Image) -> Image.Image:
     """Collapse Pillow's many modes to the few LittleCMS and our encoders handle.
 
-    16-bit greyscale is scaled to 8 bits (Pillow's plain convert would clip it); palette images
-    keep their transparency as alpha.
+    16-bit greyscale is scaled to 8 bits (Pillow's plain convert would clip it), the way browsers
+    show it. A PNG transparency key (tRNS: "this grey or RGB value is transparent") and a palette's
+    transparency become alpha.
     """
     mode = image.mode
+    key = image.info.get("transparency")
+    if mode in ("L", "RGB") and key is not None:
+        return image.convert("RGBA")
     if mode in ("RGB", "RGBA", "L", "CMYK"):
         return image
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         high = 65535 if mode.startswith("I;16") else max(image.getextrema()[1], 1)  # type: ignore[index]
-        return image.convert("I").point(lambda value: value * (255 / high)).convert("L")
+        wide = image.convert("I")
+        grey = wide.point(lambda value: value * (255 / high)).convert("L")
+        if not isinstance(key, int):
+            return grey
+        opaque = ImageMath.lambda_eval(lambda channels: (channels["a"] != key) * 255, a=wide)
+        return Image.merge("RGBA", (grey, grey, grey, opaque.convert("L")))  # type: ignore[union-attr]
     if mode == "F":
         return image.convert("L")
     if mode in ("P", "PA"):

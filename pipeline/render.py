@@ -174,7 +174,7 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:
     largest = specs[0]
     with open_image(job.photo.path, config) as image:
         exif = read_exif(image)
-        warnings = [] if exif or "exif" not in image.info else ["its EXIF metadata is unreadable and was dropped"]
+        warnings = [] if exif or not image.info.get("exif") else ["its EXIF metadata is unreadable and was dropped"]
         stored = (largest.height, largest.width) if swaps_axes(exif) else (largest.width, largest.height)
         if image.format in ("JPEG", "MPO"):
             image.draft(None, stored)
