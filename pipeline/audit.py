@@ -22,7 +22,7 @@ from .ingest import PhotoError, open_image, sniff
 from .metadata import (
     EXIF_IFD,
     GPS_IFD,
-    JPEG_THUMBNAIL_OFFSET,
+    JPEG_THUMBNAIL_LENGTH,
     MAKER_NOTE,
     SERIAL_TAGS,
     capture_time,
@@ -158,7 +158,8 @@ def _iptc(image: Image.Image) -> dict[tuple[int, int], Any]:
 def _has_thumbnail(exif: Image.Exif | None, image: Image.Image) -> bool:
     """An EXIF IFD1 preview, extra images in a JPEG's MPF block, or a HEIF thumbnail item."""
     ifd1 = _ifd(exif, ExifTags.IFD.IFD1)
-    return JPEG_THUMBNAIL_OFFSET in ifd1 or bool(image.info.get("thumbnails")) or bool(image.info.get("mpoffset"))
+    info = image.info
+    return bool(ifd1.get(JPEG_THUMBNAIL_LENGTH)) or bool(info.get("thumbnails")) or bool(info.get("mpoffset"))
 
 
 def _coordinates(gps: dict[int, Any]) -> str | None:

@@ -218,12 +218,27 @@ def to_output_colour(image: Image.Image, icc: bytes | None, settings: MetadataSe
 
 
 def normalise_mode(image: Image.Image) -> Image.Image:
-    """Collapse Pillow's many modes to the few LittleCMS and our encoders handle.
+    """Collapse Pillow's many modes to the few LittleCMS and our encoders handle, looking as browsers show them.
 
-    16-bit greyscale is scaled to 8 bits (Pillow's plain convert would clip it), the way browsers
-    show it. A PNG transparency key (tRNS: "this grey or RGB value is transparent") and a palette's
-    transparency become alpha.
+    16-bit greyscale is scaled to 8 bits (Pillow's plain convert would clip it). A PNG transparency
+    key (tRNS: "this grey or RGB value is transparent") and a palette's transparency become alpha.
+    A PNG's gAMA chunk is applied when no colour profile or sRGB chunk overrides it.
     """
+    return _apply_png_gamma(_collapse_mode(image), image.info)
+
+
+def _apply_png_gamma(image: Image.Image, info: dict) -> Image.Image:
+    """Re-encode samples stored with gamma `g` (sample = light ** g) for sRGB's ~1/2.2."""
+    gamma = info.get("gamma")
+    if not gamma or info.get("icc_profile") or "srgb" in info or abs(gamma * 2.2 - 1) < 0.02:
+        return image
+    exponent = 1 / (gamma * 2.2)
+    curve = [round(255 * (value / 255) ** exponent) for value in range(256)]
+    colour = len(image.getbands()) - (1 if "A" in image.getbands() else 0)
+    return image.point(curve * colour + list(range(256)) * (len(image.getbands()) - colour))
+
+
+def _collapse_mode(image: Image.Image) -> Image.Image:
     mode = image.mode
     key = image.info.get("transparency")
     if mode in ("L", "RGB") and key is not None:
