@@ -38,7 +38,8 @@ _XMP_SERIAL = re.compile(r"SerialNumber")
 # IPTC IIM datasets that name a place: City, Sub-location, Province/State, Country code, Country.
 _IPTC_LOCATION = {(2, 90): "City", (2, 92): "Sub-location", (2, 95): "Province-State", (2, 100): "Country-Code"}
 _IPTC_LOCATION[(2, 101)] = "Country"
-_GPS_COORDINATES = {1, 2, 3, 4}  # GPSLatitudeRef, GPSLatitude, GPSLongitudeRef, GPSLongitude
+_PHOTOSHOP_RESOURCES = 0x8649
+_PHOTOSHOP_THUMBNAILS = {0x0409, 0x040C}
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _text(value: object) -> str:
         return value.decode("utf-8", "replace").replace("\x00", "")
     if isinstance(value, (tuple, list)):
         return " ".join(_text(item) for item in value)
-    return str(value) if value is not None else ""
+    return str(value).replace("\x00", "") if value is not None else ""
 
 
 def _xmp_text(path: Path, image: Image.Image) -> str:
@@ -156,10 +157,21 @@ def _iptc(image: Image.Image) -> dict[tuple[int, int], Any]:
 
 
 def _has_thumbnail(exif: Image.Exif | None, image: Image.Image) -> bool:
-    """An EXIF IFD1 preview, extra images in a JPEG's MPF block, or a HEIF thumbnail item."""
-    ifd1 = _ifd(exif, ExifTags.IFD.IFD1)
+    """An EXIF IFD1 preview, a Photoshop thumbnail, extra images in a JPEG's MPF block, or a HEIF thumbnail item."""
+    if _ifd(exif, ExifTags.IFD.IFD1).get(JPEG_THUMBNAIL_LENGTH):
+        return True
     info = image.info
-    return bool(ifd1.get(JPEG_THUMBNAIL_LENGTH)) or bool(info.get("thumbnails")) or bool(info.get("mpoffset"))
+    photoshop = info.get("photoshop") or {}  # JPEG: Photoshop image resources by id
+    tiff_resources = getattr(image, "tag_v2", {}).get(_PHOTOSHOP_RESOURCES)  # TIFF: the same, raw
+    return (
+        bool(_PHOTOSHOP_THUMBNAILS & set(photoshop))
+        or (
+            isinstance(tiff_resources, bytes)
+            and any(b"8BIM" + r.to_bytes(2) in tiff_resources for r in _PHOTOSHOP_THUMBNAILS)
+        )
+        or bool(info.get("thumbnails"))
+        or bool(info.get("mpoffset"))
+    )
 
 
 def _coordinates(gps: dict[int, Any]) -> str | None:
