@@ -105,6 +105,7 @@ def process_command(
         str | None,
         typer.Option(
             "--metadata",
+            metavar="strip|keep|allow",
             help="What metadata outputs carry: strip (none, the default), keep (EXIF without GPS, serial "
             "numbers, maker notes or thumbnail), allow (only the --allow tags).",
         ),
@@ -112,12 +113,18 @@ def process_command(
     allow: Annotated[
         list[str] | None,
         typer.Option(
-            "--allow", help="EXIF tag to keep, e.g. --allow Artist --allow Copyright; implies --metadata allow."
+            "--allow",
+            metavar="TAG",
+            help="EXIF tag to keep, e.g. --allow Artist --allow Copyright; implies --metadata allow.",
         ),
     ] = None,
     color: Annotated[
         str | None,
-        typer.Option("--color", help="srgb: convert colours to sRGB (default); preserve: keep the photo's profile."),
+        typer.Option(
+            "--color",
+            metavar="srgb|preserve",
+            help="srgb: convert colours to sRGB (default); preserve: keep the photo's profile.",
+        ),
     ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: all cores).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
@@ -165,7 +172,9 @@ def process_command(
 
 @app.command("inspect")
 def inspect_command(
-    paths: Annotated[list[Path], typer.Argument(help="Image files to describe.", exists=True, dir_okay=False)],
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Image files to describe.", exists=True, dir_okay=False)
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout, for machines.")] = False,
     config_file: ConfigOption = None,
 ) -> None:
@@ -184,7 +193,9 @@ def inspect_command(
 
 @app.command("audit")
 def audit_command(
-    site_dir: Annotated[Path, typer.Argument(help="Folder of published files, e.g. _site or site/assets/img.")],
+    site_dir: Annotated[
+        Path, typer.Argument(metavar="SITE_DIR", help="Folder of published files, e.g. _site or site/assets/img.")
+    ],
     owner: Annotated[
         list[str] | None,
         typer.Option(
