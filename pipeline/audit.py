@@ -107,7 +107,9 @@ def _facts(path: Path, image: Image.Image) -> MetadataFacts:
         width=image.width,
         height=image.height,
         orientation=original if isinstance(original, int) else (orientation(exif) if exif else None),
-        captured=captured.isoformat(sep=" ") if captured else None,
+        captured=captured.isoformat(sep=" ", timespec="milliseconds" if captured.microsecond else "seconds")
+        if captured
+        else None,
         camera=camera or None,
         gps=sorted(ExifTags.GPSTAGS.get(tag, hex(tag)) for tag in gps),
         location=_coordinates(gps),

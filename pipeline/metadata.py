@@ -298,17 +298,19 @@ def output_exif(exif: Image.Exif | None, settings: MetadataSettings, raw: bytes 
     try:
         tiff = _tiff_block(raw or exif.tobytes())
         keep_main, keep_gps = _kept_tags(settings)
-        ifd0 = _read_ifd(tiff, struct.unpack_from(_byte_order(tiff) + "L", tiff, 4)[0], keep_main)
-        exif_ifd = _read_ifd(tiff, ifd0.pop(EXIF_IFD, (0, None))[1], keep_main)
-        interop = _read_ifd(tiff, exif_ifd.pop(INTEROP_IFD, (0, None))[1], lambda tag: settings.policy == "keep")
-        gps = _read_ifd(tiff, ifd0.pop(GPS_IFD, (0, None))[1], keep_gps)
+        with warnings.catch_warnings(record=True) as damage:  # Pillow skips damaged entries with a warning
+            warnings.simplefilter("always")
+            ifd0 = _read_ifd(tiff, struct.unpack_from(_byte_order(tiff) + "L", tiff, 4)[0], keep_main)
+            exif_ifd = _read_ifd(tiff, ifd0.pop(EXIF_IFD, (0, None))[1], keep_main)
+            interop = _read_ifd(tiff, exif_ifd.pop(INTEROP_IFD, (0, None))[1], lambda tag: settings.policy == "keep")
+            gps = _read_ifd(tiff, ifd0.pop(GPS_IFD, (0, None))[1], keep_gps)
         if ORIENTATION in ifd0:
             ifd0[ORIENTATION] = (ifd0[ORIENTATION][0], 1)
         thumbnail = exif_thumbnail(exif, raw) if settings.policy == "keep" and settings.thumbnail else None
         written = _write_exif(tiff[:4], ifd0, exif_ifd, interop, gps, thumbnail)
     except Exception:  # damage Pillow tolerated while reading but that cannot be written back
         return ExifResult(None, "its EXIF metadata could not be rewritten and was dropped")
-    return ExifResult(written)
+    return ExifResult(written, "part of its EXIF metadata is unreadable and was left out" if damage else None)
 
 
 _Entries = dict[int, tuple[int, Any]]  # tag -> (TIFF type, value)
@@ -329,9 +331,7 @@ def _read_ifd(tiff: bytes, offset: object, keep: Callable[[int], bool]) -> _Entr
     directory = TiffImagePlugin.ImageFileDirectory_v2(tiff[:8])
     stream = io.BytesIO(tiff)
     stream.seek(offset)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # damaged entries are skipped; the photo still publishes
-        directory.load(stream)
+    directory.load(stream)
     return {
         tag: (directory.tagtype[tag], directory[tag])
         for tag in directory

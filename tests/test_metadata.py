@@ -219,6 +219,8 @@ def test_malformed_exif_never_stops_a_photo(policy: str, tmp_path: Path, exiftoo
     assert sorted(photo.source.name for photo in result.photos) == sorted(MALFORMED)
     warned = {problem.path.name: problem.message for problem in result.warnings}
     assert "unreadable and was dropped" in warned["invalid-exif.jpg"]
+    if policy == "keep":  # what could be read is kept, and the run says the rest was not
+        assert "part of its EXIF metadata is unreadable" in warned["hopper_bad_exif.jpg"]
     for row in exiftool(*outputs_of(result), args=GROUPS):
         assert not privacy_leaks(row), row["SourceFile"]
 
