@@ -7,11 +7,14 @@ progress, warnings and the summary go to stderr. Exit codes: 0 all good, 1 some 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from . import audit
 from .cache import LockedError
 from .captions import update_captions
 from .config import Config, ConfigError, load_config
@@ -106,6 +109,31 @@ def process_command(
         str | None,
         typer.Option(help="JSON manifest path, e.g. '_data/{name}.json' for Jekyll; '' = none. See docs/manifest.md."),
     ] = None,
+    metadata: Annotated[
+        str | None,
+        typer.Option(
+            "--metadata",
+            metavar="strip|keep|allow",
+            help="What metadata outputs carry: strip (none, the default), keep (EXIF without GPS, serial "
+            "numbers, maker notes or thumbnail), allow (only the --allow tags).",
+        ),
+    ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            metavar="TAG",
+            help="EXIF tag to keep, e.g. --allow Artist --allow Copyright; implies --metadata allow.",
+        ),
+    ] = None,
+    color: Annotated[
+        str | None,
+        typer.Option(
+            "--color",
+            metavar="srgb|preserve",
+            help="srgb: convert colours to sRGB (default); preserve: keep the photo's profile.",
+        ),
+    ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: all cores).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
@@ -136,6 +164,9 @@ def process_command(
         variants__widths=tuple(width) if width else None,
         variants__formats=tuple(variant_format) if variant_format else None,
         image__max_edge=max_edge,
+        metadata__policy=metadata or ("allow" if allow else None),
+        metadata__allow=tuple(allow) if allow else None,
+        metadata__color=color,
         run__jobs=jobs,
         run__force=force or None,
         run__quiet=quiet or None,
@@ -207,3 +238,59 @@ def preview_command(
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(str(page))
+
+
+@app.command("inspect")
+def inspect_command(
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Image files to describe.", exists=True, dir_okay=False)
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout, for machines.")] = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """Show what metadata each file carries: camera, capture time, GPS, serials, thumbnail, ICC, XMP, IPTC.
+
+    Example: gallery inspect photos/IMG_2682.heic site/assets/img/trip-01.jpeg
+    """
+    config = build_config(config_file)
+    facts = [audit.read_facts(path, config) for path in paths]
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(f) for f in facts], indent=2, ensure_ascii=False))
+    else:
+        typer.echo("\n".join(audit.describe(f) for f in facts), nl=False)
+    raise typer.Exit(1 if any(f.error for f in facts) else 0)
+
+
+@app.command("audit")
+def audit_command(
+    site_dir: Annotated[
+        Path, typer.Argument(metavar="SITE_DIR", help="Folder of published files, e.g. _site or site/assets/img.")
+    ],
+    owner: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--owner", help="Name that must appear in no metadata field (repeatable; adds to metadata.owners)."
+        ),
+    ] = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """List every privacy leak in published images (JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIF).
+
+    Leaks: GPS, serial numbers, maker notes, embedded thumbnails, XMP or IPTC location, and the
+    configured owner names. Prints one line per leaking file on stdout; exits 1 when anything leaks,
+    so a site's CI can run `gallery audit _site`.
+    """
+    config = build_config(config_file)
+    if not site_dir.is_dir():
+        typer.echo(f"gallery: {site_dir} is not a folder", err=True)
+        raise typer.Exit(2)
+    owners = (*config.metadata.owners, *(owner or ()))
+    checked = leaking = 0
+    for path in audit.published_images(site_dir):
+        checked += 1
+        found = audit.leaks(audit.read_facts(path, config), owners)
+        if found:
+            leaking += 1
+            typer.echo(f"{path}: {'; '.join(found)}")
+    typer.echo(f"{checked} images checked, {leaking} leaking", err=True)
+    raise typer.Exit(1 if leaking else 0)

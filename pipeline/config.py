@@ -93,6 +93,7 @@ class MetadataSettings:
     thumbnail: bool = False
     color: Literal["srgb", "preserve"] = "srgb"
     background: str = "#ffffff"
+    owners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,11 @@ def validate(config: Config) -> None:
         raise ConfigError(
             f"metadata.policy must be one of {', '.join(METADATA_POLICIES)}, got {config.metadata.policy!r}"
         )
+    if config.metadata.policy == "allow" and not config.metadata.allow:
+        raise ConfigError('metadata.policy = "allow" needs tag names in metadata.allow, e.g. ["Artist", "Copyright"]')
+    from .metadata import allowed_tag_ids  # the EXIF tag table lives with the code that uses it
+
+    allowed_tag_ids(config.metadata.allow)
     if config.metadata.color not in COLOR_MODES:
         raise ConfigError(f"metadata.color must be one of {', '.join(COLOR_MODES)}, got {config.metadata.color!r}")
     if config.limits.max_pixels <= 0:

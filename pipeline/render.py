@@ -30,7 +30,7 @@ from .metadata import (
 from .placeholder import Placeholder, make_placeholder
 
 # Bump when a code change alters output bytes for the same settings, so caches re-render.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 
 Role = Literal["main", "variant", "thumbnail"]
 EXTENSIONS = {"jpeg": ".jpeg", "webp": ".webp", "avif": ".avif"}
@@ -176,21 +176,22 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
     largest = specs[0]
     with open_image(job.photo.path, config) as image:
         exif = read_exif(image)
-        warnings = (
-            [] if exif is not None or "exif" not in image.info else ["its EXIF metadata is unreadable and was dropped"]
-        )
+        warnings = [] if exif or not image.info.get("exif") else ["its EXIF metadata is unreadable and was dropped"]
         stored = (largest.height, largest.width) if swaps_axes(exif) else (largest.width, largest.height)
         if image.format in ("JPEG", "MPO"):
             image.draft(None, stored)
         image.load()
         icc = image.info.get("icc_profile") or None
-        exif_bytes = output_exif(exif, config.metadata)
+        published = output_exif(exif, config.metadata, image.info.get("exif"))
+        if published.warning:
+            warnings.append(published.warning)
         current = normalise_mode(image)
         if current.size != stored:
             # Convert colour after the first downscale: the same result on far fewer pixels.
             current = current.resize(stored, Image.Resampling.LANCZOS, reducing_gap=3.0)
         else:
             current = current.copy()  # detach from the file, which closes below
+        current.info = {}  # the source's comment, XMP and profile must not ride along into the outputs
     colour = to_output_colour(current, icc, config.metadata)
     if colour.warning:
         warnings.append(colour.warning)
@@ -201,7 +202,7 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
             current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
         if spec.key in job.encode:
             path = job.out_dir / spec.filename
-            size = write_atomically(current, path, spec.format, config, colour.icc_profile, exif_bytes)
+            size = write_atomically(current, path, spec.format, config, colour.icc_profile, published.exif)
             written.append(OutputFile(spec.role, spec.format, spec.width, spec.height, size, path, spec.key))
     # `current` is now the smallest output: the placeholder costs a resize of a few hundred pixels.
     return tuple(written), tuple(warnings), make_placeholder(current, config.metadata.background)

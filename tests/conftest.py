@@ -19,7 +19,7 @@ from PIL import Image, ImageChops, ImageStat
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("GALLERY_CORPUS") or REPO.parent / "shared" / "corpus")
 
 
 def fixture_photo(name: str) -> Path:

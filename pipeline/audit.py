@@ -1,0 +1,268 @@
+"""What metadata image files carry: `gallery inspect` for people, `gallery audit` for a site's CI.
+
+Both read files with the same code the pipeline uses (Pillow's EXIF parser through
+`metadata.read_exif`, pillow-heif for HEIF), and only headers: no pixel is decoded. XMP packets are
+also looked for in the raw bytes, because Pillow does not expose XMP for every format (GIF).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import ExifTags, Image, ImageCms, IptcImagePlugin
+
+from .config import Config
+from .ingest import PhotoError, open_image, sniff
+from .metadata import (
+    EXIF_IFD,
+    GPS_IFD,
+    JPEG_THUMBNAIL_LENGTH,
+    MAKER_NOTE,
+    SERIAL_TAGS,
+    capture_time,
+    orientation,
+    read_exif,
+)
+
+_XMP_PACKET = re.compile(rb"<x:xmpmeta.*?</x:xmpmeta>", re.DOTALL)
+# `prefix:Name=` (attribute form) or `<prefix:Name>` (element form) in an XMP packet.
+_XMP_PROPERTY = re.compile(r"([A-Za-z][\w.-]*):([A-Za-z]\w*)(?=\s*=|[\s/>])")
+_XMP_LOCATION = re.compile(r"GPS|Latitude|Longitude|Location|City|Country|Sublocation|ProvinceState|^State$")
+_XMP_SERIAL = re.compile(r"SerialNumber")
+# IPTC IIM datasets that name a place: City, Sub-location, Province/State, Country code, Country.
+_IPTC_LOCATION = {(2, 90): "City", (2, 92): "Sub-location", (2, 95): "Province-State", (2, 100): "Country-Code"}
+_IPTC_LOCATION[(2, 101)] = "Country"
+_PHOTOSHOP_RESOURCES = 0x8649
+_PHOTOSHOP_THUMBNAILS = {0x0409, 0x040C}
+
+
+@dataclass(frozen=True)
+class MetadataFacts:
+    """What one file reveals; `error` is set when it could not be read at all."""
+
+    path: str
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    orientation: int | None = None
+    captured: str | None = None
+    camera: str | None = None
+    gps: list[str] = field(default_factory=list)
+    location: str | None = None
+    serials: list[str] = field(default_factory=list)
+    maker_notes: bool = False
+    thumbnail: bool = False
+    icc_profile: str | None = None
+    exif: bool = False
+    xmp: bool = False
+    xmp_location: list[str] = field(default_factory=list)
+    xmp_serials: list[str] = field(default_factory=list)
+    iptc: bool = False
+    iptc_location: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def read_facts(path: Path, config: Config) -> MetadataFacts:
+    """Everything `inspect` shows and `audit` judges, from the file's headers."""
+    try:
+        with open_image(path, config) as image:
+            return _facts(path, image)
+    except PhotoError as error:
+        return MetadataFacts(str(path), error=str(error))
+    except OSError as error:
+        return MetadataFacts(str(path), error=f"cannot be read: {error.strerror or error}")
+
+
+def _facts(path: Path, image: Image.Image) -> MetadataFacts:
+    exif = read_exif(image)
+    main = dict(exif or {})
+    sub = _ifd(exif, EXIF_IFD)
+    gps = _ifd(exif, GPS_IFD)
+    gps.pop(0, None)  # GPSVersionID alone says nothing about a place
+    serials = [
+        f"{ExifTags.TAGS.get(tag, hex(tag))}={_text(value)}"
+        for tag, value in (*main.items(), *sub.items())
+        if tag in SERIAL_TAGS and _text(value).strip()
+    ]
+    xmp = _xmp_text(path, image)
+    xmp_names = sorted({f"{prefix}:{name}" for prefix, name in _XMP_PROPERTY.findall(xmp)})
+    iptc = _iptc(image)
+    camera = " ".join(_text(main.get(tag)).strip() for tag in (0x010F, 0x0110) if main.get(tag))
+    original = image.info.get("original_orientation")  # HEIF: pillow-heif applied irot and reset EXIF
+    icc = image.info.get("icc_profile")
+    captured = capture_time(exif)
+    strings = [_text(value) for value in (*main.values(), *sub.values(), *gps.values())]
+    strings += [_text(value) for key, value in image.info.items() if key not in ("exif", "icc_profile")]
+    strings += [xmp, *(_text(value) for value in iptc.values())]
+    return MetadataFacts(
+        path=str(path),
+        format=image.format,
+        width=image.width,
+        height=image.height,
+        orientation=original if isinstance(original, int) else (orientation(exif) if exif else None),
+        captured=captured.isoformat(sep=" ", timespec="milliseconds" if captured.microsecond else "seconds")
+        if captured
+        else None,
+        camera=camera or None,
+        gps=sorted(ExifTags.GPSTAGS.get(tag, hex(tag)) for tag in gps),
+        location=_coordinates(gps),
+        serials=serials,
+        maker_notes=MAKER_NOTE in sub,
+        thumbnail=_has_thumbnail(exif, image),
+        icc_profile=_profile_name(icc) if icc else None,
+        exif=bool(exif),
+        xmp=bool(xmp),
+        xmp_location=[name for name in xmp_names if _XMP_LOCATION.search(name.split(":")[1])],
+        xmp_serials=[name for name in xmp_names if _XMP_SERIAL.search(name)],
+        iptc=bool(iptc),
+        iptc_location=[label for key, label in _IPTC_LOCATION.items() if iptc.get(key)],
+        text=[value for value in strings if value.strip()],
+    )
+
+
+def _ifd(exif: Image.Exif | None, tag: int) -> dict[int, Any]:
+    try:
+        return dict(exif.get_ifd(tag)) if exif is not None else {}
+    except Exception:
+        return {}
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace").replace("\x00", "")
+    if isinstance(value, (tuple, list)):
+        return " ".join(_text(item) for item in value)
+    return str(value).replace("\x00", "") if value is not None else ""
+
+
+def _xmp_text(path: Path, image: Image.Image) -> str:
+    """The XMP packet as text: from Pillow where it exposes one, else found in the file's bytes."""
+    xmp = image.info.get("xmp")
+    if not xmp:
+        match = _XMP_PACKET.search(path.read_bytes())
+        xmp = match.group(0) if match else b""
+    return _text(xmp)
+
+
+def _iptc(image: Image.Image) -> dict[tuple[int, int], Any]:
+    try:
+        return IptcImagePlugin.getiptcinfo(image) or {}  # type: ignore[arg-type]
+    except Exception:
+        return {}
+
+
+def _has_thumbnail(exif: Image.Exif | None, image: Image.Image) -> bool:
+    """An EXIF IFD1 preview, a Photoshop thumbnail, extra images in a JPEG's MPF block, or a HEIF thumbnail item."""
+    if _ifd(exif, ExifTags.IFD.IFD1).get(JPEG_THUMBNAIL_LENGTH):
+        return True
+    info = image.info
+    photoshop = info.get("photoshop") or {}  # JPEG: Photoshop image resources by id
+    tiff_resources = getattr(image, "tag_v2", {}).get(_PHOTOSHOP_RESOURCES)  # TIFF: the same, raw
+    return (
+        bool(_PHOTOSHOP_THUMBNAILS & set(photoshop))
+        or (
+            isinstance(tiff_resources, bytes)
+            and any(b"8BIM" + r.to_bytes(2) in tiff_resources for r in _PHOTOSHOP_THUMBNAILS)
+        )
+        or bool(info.get("thumbnails"))
+        or bool(info.get("mpoffset"))
+    )
+
+
+def _coordinates(gps: dict[int, Any]) -> str | None:
+    """`48.85837 N, 2.29448 E`; None without two real coordinates (0/0 placeholders read as NaN)."""
+    try:
+        latitude, longitude = (_degrees(gps[tag]) for tag in (2, 4))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if math.isnan(latitude) or math.isnan(longitude):
+        return None
+    north, east = _text(gps.get(1)).strip() or "N", _text(gps.get(3)).strip() or "E"
+    return f"{latitude:.5f} {north}, {longitude:.5f} {east}"
+
+
+def _degrees(value: Any) -> float:
+    degrees, minutes, seconds = (float(part) for part in value)
+    return degrees + minutes / 60 + seconds / 3600
+
+
+def _profile_name(icc: bytes) -> str:
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.getProfileDescription(profile).strip() or "unnamed profile"
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return "unreadable profile"
+
+
+def leaks(facts: MetadataFacts, owners: tuple[str, ...] = ()) -> list[str]:
+    """The privacy leaks in one file, each said plainly; empty when the file is clean."""
+    found = []
+    if facts.error:
+        found.append(f"cannot be checked: {facts.error}")
+    if facts.gps:
+        found.append(f"GPS: {facts.location}" if facts.location else f"GPS tags: {', '.join(facts.gps)}")
+    if facts.serials:
+        found.append(f"serial numbers: {', '.join(facts.serials)}")
+    if facts.maker_notes:
+        found.append("maker notes (they hold serial numbers and more)")
+    if facts.thumbnail:
+        found.append("embedded thumbnail (can show the uncropped original)")
+    if facts.xmp_location:
+        found.append(f"XMP location: {', '.join(facts.xmp_location)}")
+    if facts.xmp_serials:
+        found.append(f"XMP serial numbers: {', '.join(facts.xmp_serials)}")
+    if facts.iptc_location:
+        found.append(f"IPTC location: {', '.join(facts.iptc_location)}")
+    for owner in owners:
+        if any(owner.casefold() in value.casefold() for value in facts.text):
+            found.append(f"owner name {owner!r}")
+    return found
+
+
+def published_images(site: Path) -> Iterator[Path]:
+    """Image files under `site`, recognised by content, skipping dot-folders such as .git."""
+    for path in sorted(site.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(site).parts) or not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            if sniff(handle.read(64)) is not None:
+                yield path
+
+
+def describe(facts: MetadataFacts) -> str:
+    """The readable table `gallery inspect` prints for one file."""
+    if facts.error:
+        return f"{facts.path}\n  error         {facts.error}\n"
+    turned = f"{facts.orientation} (turned on display)"
+    orientation_text = {None: "-", 1: "1 (as stored)"}.get(facts.orientation, turned)
+    gps = "no"
+    if facts.gps:
+        gps = f"yes: {facts.location}" if facts.location else f"tags without coordinates ({', '.join(facts.gps)})"
+    xmp = "no"
+    if facts.xmp:
+        private = facts.xmp_location + facts.xmp_serials
+        xmp = f"yes, with {', '.join(private)}" if private else "yes"
+    iptc = f"yes, with {', '.join(facts.iptc_location)}" if facts.iptc_location else ("yes" if facts.iptc else "no")
+    rows = [
+        ("format", facts.format or "-"),
+        ("size", f"{facts.width} x {facts.height}"),
+        ("orientation", orientation_text),
+        ("captured", facts.captured or "-"),
+        ("camera", facts.camera or "-"),
+        ("GPS", gps),
+        ("serials", ", ".join(facts.serials) or "none"),
+        ("maker notes", "yes" if facts.maker_notes else "no"),
+        ("thumbnail", "yes" if facts.thumbnail else "no"),
+        ("ICC profile", facts.icc_profile or "none (sRGB assumed)"),
+        ("EXIF", "yes" if facts.exif else "no"),
+        ("XMP", xmp),
+        ("IPTC", iptc),
+    ]
+    return facts.path + "\n" + "".join(f"  {label:<13} {value}\n" for label, value in rows)
