@@ -16,7 +16,7 @@ import pytest
 from .conftest import FIXTURES, run_gallery
 from .test_metadata import privacy_leaks
 
-PHOTOS = [FIXTURES / "event/DSCN0010.jpg", FIXTURES / "heic/IMG_2682.heic", FIXTURES / "event/prairie_falcon.jpg"]
+PHOTOS = [FIXTURES / "event/DSCN0010.jpg", FIXTURES / "heic/IMG_2682.heic", FIXTURES / "cameras/prairie_falcon.jpg"]
 
 
 def test_inspect_json_agrees_with_exiftool(exiftool) -> None:

@@ -70,7 +70,7 @@ def outputs_of(result: pipeline.RunResult) -> list[Path]:
 PRIVATE_PHOTOS = [
     FIXTURES / "event/87_OSError.jpg",  # GPS, body serial, Nikon maker notes, XMP with serial, IPTC
     FIXTURES / "event/DSCN0010.jpg",  # GPS, maker notes, EXIF thumbnail, XMP
-    FIXTURES / "event/prairie_falcon.jpg",  # XMP with body and lens serials, Artist, Copyright, IPTC
+    FIXTURES / "cameras/prairie_falcon.jpg",  # XMP with body and lens serials, Artist, Copyright, IPTC
     FIXTURES / "event/canon_hdr_NO.jpg",  # Orientation 6, maker notes, thumbnail
     FIXTURES / "event/xiaomi.heic",  # HEIC with GPS and an EXIF thumbnail
     FIXTURES / "heic/IMG_2682.heic",  # HEIC with GPS, Apple maker notes, Display P3
@@ -124,7 +124,7 @@ def test_keep_adds_no_validation_problems(tmp_path: Path, exiftool) -> None:
 
     (Pillow's own EXIF writer guesses types and trips "non-standard format" warnings.)
     """
-    photos = [FIXTURES / "event/prairie_falcon.jpg", FIXTURES / "cameras/Canon_40D.jpg", FIXTURES / "event/xiaomi.heic"]
+    photos = [FIXTURES / "cameras/prairie_falcon.jpg", FIXTURES / "cameras/Canon_40D.jpg", FIXTURES / "event/xiaomi.heic"]
     result = run(folder_of(tmp_path, *photos), tmp_path / "out", metadata__policy="keep")
     for photo in result.photos:
         source, output = exiftool(photo.source, photo.main.path, args=("-validate", "-warning", "-a"))
@@ -192,7 +192,7 @@ def test_allow_names_are_checked() -> None:
 
 
 def test_cli_flags_for_policy(tmp_path: Path, exiftool) -> None:
-    source = folder_of(tmp_path, FIXTURES / "event/prairie_falcon.jpg")
+    source = folder_of(tmp_path, FIXTURES / "cameras/prairie_falcon.jpg")
     completed = run_gallery(
         "process", source, "--out", tmp_path / "out", "--name", "c", "-w", "64", "--allow", "Artist", "-q"
     )
