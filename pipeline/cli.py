@@ -59,7 +59,7 @@ def report(result: RunResult) -> int:
         typer.echo(f"warning: {warning}", err=True)
     for failure in result.failures:
         typer.echo(f"error: {failure}", err=True)
-    typer.echo(result.markdown, nl=False)
+    typer.echo(result.markup, nl=False)
     typer.echo(result.summary(), err=True)
     return 0 if result.ok else 1
 
@@ -98,6 +98,13 @@ def process_command(
         str | None,
         typer.Option(help="Also write the block into this post, between <!-- gallery:start/end --> markers."),
     ] = None,
+    markup: Annotated[
+        str | None,
+        typer.Option(
+            help="Markup style of the block: markdown (one-liners), kramdown (responsive <img> for Jekyll), "
+            "html (<picture> in <figure>), grid (thumbnails linking to full size)."
+        ),
+    ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: all cores).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
@@ -127,6 +134,7 @@ def process_command(
         variants__widths=tuple(width) if width else None,
         variants__formats=tuple(variant_format) if variant_format else None,
         image__max_edge=max_edge,
+        markup__style=markup,
         run__jobs=jobs,
         run__force=force or None,
         run__quiet=quiet or None,

@@ -58,6 +58,7 @@ class RunResult:
     bytes_in: int
     bytes_out: int
     seconds: float
+    markup: str  # the post's image block in the configured [markup] style: what is printed and posted
 
     @property
     def ok(self) -> bool:
@@ -65,7 +66,7 @@ class RunResult:
 
     @property
     def markdown(self) -> str:
-        """The post's image block: one line per photo, in capture order."""
+        """The plain Markdown block: one line per photo, in capture order, whatever the markup style."""
         return emit.markdown_block([photo.markdown for photo in self.photos])
 
     @property
@@ -154,7 +155,8 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         break
     photo_results = [result for _, result in finished]
     _forget_replaced_outputs(state, photos, finished, out_dir, prune)
-    _publish(photo_results, config, out_dir, name, title)
+    markup = emit.markup_block(photo_results, config)
+    _publish(photo_results, markup, config, out_dir, name, title)
     cache.save_state(out_dir, state)
     failures.sort(key=lambda problem: problem.path.name)
     return RunResult(
@@ -164,6 +166,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         bytes_in=sum(photo.source.stat().st_size for photo in photo_results if photo.rendered),
         bytes_out=sum(o.bytes for photo in photo_results for o in photo.outputs),
         seconds=time.perf_counter() - started,
+        markup=markup,
     )
 
 
@@ -320,7 +323,7 @@ def _photo_result(
     )
 
 
-def _publish(photos: list[PhotoResult], config: Config, out_dir: Path, name: str, title: str) -> None:
+def _publish(photos: list[PhotoResult], block: str, config: Config, out_dir: Path, name: str, title: str) -> None:
     """Write the manifest and the post's block, each atomically, once per run."""
     if config.output.manifest:
         path = Path(config.output.manifest.format(dir=out_dir, name=name))
@@ -331,7 +334,6 @@ def _publish(photos: list[PhotoResult], config: Config, out_dir: Path, name: str
         post = Path(config.output.post_file)
         existing = post.read_text(encoding="utf-8") if post.exists() else None
         post.parent.mkdir(parents=True, exist_ok=True)
-        block = emit.markdown_block([photo.markdown for photo in photos])
         cache.write_text_atomically(post, emit.update_post(existing, block, title, _post_date(name, photos)))
 
 
