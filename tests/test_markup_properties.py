@@ -217,3 +217,13 @@ def test_the_checks_catch_unescaped_text(style: str, renderer: JekyllRenderer, m
     monkeypatch.setattr(emit, "_HTML_ESCAPES", {})
     with pytest.raises(AssertionError):
         _texts_come_back(style, renderer, texts)
+
+
+@pytest.mark.tool
+@pytest.mark.parametrize("style", MARKUP_STYLES)
+def test_liquid_in_the_url_prefix_stays_live(style: str, renderer: JekyllRenderer) -> None:
+    """The prefix is the site owner's Liquid, quotes and filters included; only user text is defused."""
+    config = Config().with_overrides(markup__style=style, output__url_prefix='{{ "/assets/img" | relative_url }}')
+    page = read_html(renderer.render(emit.markup_block([_photo(1, "a", "t", "c")], config)))
+    urls = [e.attrs[k] for e in page.elements for k in ("src", "href", "srcset") if k in e.attrs]
+    assert urls and all(url.startswith("/blog/assets/img/set-01") for url in urls), urls
