@@ -63,9 +63,10 @@ _LIQUID = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})")
 # as `&#123;` a `{{` or `{%` in a caption can never execute, and the browser still shows `{`.
 _HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "{": "&#123;", "}": "&#125;"})
 # In Markdown the link text is parsed for spans (code, emphasis, math, links, strikethrough) before
-# it becomes the alt text; any of them could swallow the closing bracket, so their markers go too.
+# it becomes the alt text; any of them could swallow the closing bracket, so their markers go too
+# (`[^` would even turn the image into a footnote reference).
 _MARKDOWN_ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"} | {c: f"&#{ord(c)};" for c in "{}[]\\`*_$|~"}
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"} | {c: f"&#{ord(c)};" for c in "{}[]\\`*_$|~^"}
 )
 
 
