@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -34,8 +35,21 @@ SITE_CONFIG = "title: LEAKED-SITE-TITLE\nbaseurl: /blog\nplugins: []\nsafe: true
 CAPTIONED = ("html", "grid")
 
 
+@dataclass(frozen=True)
+class BuiltSite:
+    root: Path  # Jekyll's _site
+    pages: dict[str, Page]  # the built posts by style, parsed
+
+    def file(self, url: str) -> Path:
+        """The built file a URL points at; the URL must start with the baseurl Liquid produced."""
+        assert url.startswith(f"{BASEURL}/assets/img/"), f"{url} does not start with the live baseurl"
+        path = self.root / unquote(url.removeprefix(f"{BASEURL}/"))
+        assert path.is_file(), f"{url} is not in the built site"
+        return path
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Page]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     """One gallery run per style into one Jekyll site, one `jekyll build`; the built posts, parsed."""
     jekyll = require_tool("jekyll", "jekyll")
     work = tmp_path_factory.mktemp("jekyll")
@@ -76,15 +90,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Page]:
         html = built_post.read_text()
         assert "LEAKED" not in html, f"Liquid in user text executed in {slug}"
         pages[slug] = read_html(html)
-    pages["_site"] = built  # type: ignore[assignment]
-    return pages
-
-
-def _built_file(site: dict, url: str) -> Path:
-    assert url.startswith(f"{BASEURL}/assets/img/"), f"{url} does not start with the live baseurl"
-    path = site["_site"] / unquote(url.removeprefix(f"{BASEURL}/"))
-    assert path.is_file(), f"{url} is not in the built site"
-    return path
+    return BuiltSite(built, pages)
 
 
 def _pixel_size(path: Path) -> tuple[int, int]:
@@ -102,61 +108,61 @@ STYLE_PAGES = [*MARKUP_STYLES, *(f"{style}-captions" for style in CAPTIONED)]
 
 @pytest.mark.tool
 @pytest.mark.parametrize("page", STYLE_PAGES)
-def test_every_url_exists_with_the_sizes_the_markup_claims(site: dict, page: str) -> None:
-    images = site[page].all("img")
+def test_every_url_exists_with_the_sizes_the_markup_claims(site: BuiltSite, page: str) -> None:
+    images = site.pages[page].all("img")
     assert len(images) == len(SOURCES)
-    for element in images + site[page].all("source"):
+    for element in images + site.pages[page].all("source"):
         if "src" in element.attrs:
-            width, height = _pixel_size(_built_file(site, element.attrs["src"]))
+            width, height = _pixel_size(site.file(element.attrs["src"]))
             if page != "markdown":  # the seed's one-liner carries no sizes
                 assert (element.attrs["width"], element.attrs["height"]) == (str(width), str(height))
         if "srcset" in element.attrs:
             candidates = _candidates(element)
             assert [w for _, w in candidates] == sorted(w for _, w in candidates)
             for url, declared in candidates:
-                assert _pixel_size(_built_file(site, url))[0] == declared, url
+                assert _pixel_size(site.file(url))[0] == declared, url
             if element.tag == "source":
-                with Image.open(_built_file(site, candidates[0][0])) as image:
+                with Image.open(site.file(candidates[0][0])) as image:
                     assert f"image/{image.format.lower()}" == element.attrs["type"]
 
 
 @pytest.mark.tool
 @pytest.mark.parametrize("page", STYLE_PAGES)
-def test_alt_and_title_come_through_intact(site: dict, page: str) -> None:
-    images = site[page].all("img")
+def test_alt_and_title_come_through_intact(site: BuiltSite, page: str) -> None:
+    images = site.pages[page].all("img")
     assert [image.attrs["alt"] for image in images] == [f"{TITLE} ({name})" for name in SOURCES.values()]
     assert {image.attrs["title"] for image in images} == {TITLE}
 
 
 @pytest.mark.tool
 @pytest.mark.parametrize("page", STYLE_PAGES)
-def test_no_markup_injected(site: dict, page: str) -> None:
+def test_no_markup_injected(site: BuiltSite, page: str) -> None:
     allowed = {"p", "img", "figure", "picture", "source", "figcaption", "div", "a"}
-    assert {element.tag for element in site[page].elements} <= allowed
-    for element in site[page].elements:
+    assert {element.tag for element in site.pages[page].elements} <= allowed
+    for element in site.pages[page].elements:
         if element.tag != "figcaption":
             assert not element.text.strip(), f"stray text in <{element.tag}>: {element.text!r}"
-    assert site[page].comments == [" gallery:start ", " gallery:end "]
+    assert site.pages[page].comments == [" gallery:start ", " gallery:end "]
 
 
 @pytest.mark.tool
 @pytest.mark.parametrize("style", CAPTIONED)
-def test_captions_are_literal_text(site: dict, style: str) -> None:
-    assert [element.text for element in site[f"{style}-captions"].all("figcaption")] == [c for c in CAPTIONS if c]
-    assert not site[style].all("figcaption"), "no caption, no figcaption"
+def test_captions_are_literal_text(site: BuiltSite, style: str) -> None:
+    assert [element.text for element in site.pages[f"{style}-captions"].all("figcaption")] == [c for c in CAPTIONS if c]
+    assert not site.pages[style].all("figcaption"), "no caption, no figcaption"
 
 
 @pytest.mark.tool
-def test_markdown_style_is_the_plain_one_liner(site: dict) -> None:
-    for image in site["markdown"].all("img"):
+def test_markdown_style_is_the_plain_one_liner(site: BuiltSite) -> None:
+    for image in site.pages["markdown"].all("img"):
         assert set(image.attrs) == {"src", "alt", "title"}
         assert image.attrs["src"].endswith(".jpeg")
 
 
 @pytest.mark.tool
 @pytest.mark.parametrize("page", ["kramdown", "html", "grid"])
-def test_responsive_attributes(site: dict, page: str) -> None:
-    images = site[page].all("img")
+def test_responsive_attributes(site: BuiltSite, page: str) -> None:
+    images = site.pages[page].all("img")
     assert "loading" not in images[0].attrs, "the first photo is likely above the fold: no lazy loading"
     assert all(image.attrs["loading"] == "lazy" for image in images[1:])
     assert all(image.attrs["decoding"] == "async" for image in images)
@@ -167,8 +173,8 @@ def test_responsive_attributes(site: dict, page: str) -> None:
 
 
 @pytest.mark.tool
-def test_picture_sources_and_figures(site: dict) -> None:
-    page = site["html"]
+def test_picture_sources_and_figures(site: BuiltSite) -> None:
+    page = site.pages["html"]
     assert len(page.all("figure")) == len(page.all("picture")) == len(SOURCES)
     for picture_index in range(len(SOURCES)):
         sources = page.all("source")[2 * picture_index : 2 * picture_index + 2]
@@ -176,17 +182,17 @@ def test_picture_sources_and_figures(site: dict) -> None:
         assert all(s.parents[-1] == "picture" for s in sources)
     for image in page.all("img"):
         assert image.parents[-2:] == ("figure", "picture")
-        assert _built_file(site, image.attrs["src"]).suffix == ".jpeg"
+        assert site.file(image.attrs["src"]).suffix == ".jpeg"
 
 
 @pytest.mark.tool
-def test_grid_thumbnails_link_to_full_size(site: dict) -> None:
-    page = site["grid"]
+def test_grid_thumbnails_link_to_full_size(site: BuiltSite) -> None:
+    page = site.pages["grid"]
     links = page.all("a")
     assert len(links) == len(SOURCES)
     for link, image in zip(links, page.all("img"), strict=True):
         assert image.parents[-1] == "a" and "div" in image.parents
-        thumbnail = _pixel_size(_built_file(site, image.attrs["src"]))
-        full = _pixel_size(_built_file(site, link.attrs["href"]))
+        thumbnail = _pixel_size(site.file(image.attrs["src"]))
+        full = _pixel_size(site.file(link.attrs["href"]))
         assert thumbnail[0] == 320 and full[0] > thumbnail[0]
         assert abs(full[0] / full[1] - thumbnail[0] / thumbnail[1]) < 0.01

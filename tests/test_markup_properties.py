@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import emit
@@ -176,7 +176,7 @@ def _nothing_injected(style: str, page: Page) -> None:
 
 @pytest.mark.tool
 @pytest.mark.parametrize("style", MARKUP_STYLES)
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None)
 @given(texts=st.lists(st.tuples(plain_texts, plain_texts, plain_texts), min_size=2, max_size=2))
 def test_plain_text_comes_back_exactly(style: str, renderer: JekyllRenderer, texts: list[tuple[str, str, str]]) -> None:
     page = _texts_come_back(style, renderer, texts)
@@ -187,7 +187,7 @@ def test_plain_text_comes_back_exactly(style: str, renderer: JekyllRenderer, tex
 
 @pytest.mark.tool
 @pytest.mark.parametrize("style", MARKUP_STYLES)
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None)
 @given(texts=st.lists(st.tuples(any_texts, any_texts, any_texts), min_size=2, max_size=2))
 def test_any_text_is_carried_as_one_clean_line(
     style: str, renderer: JekyllRenderer, texts: list[tuple[str, str, str]]
@@ -202,6 +202,7 @@ def test_any_text_is_carried_as_one_clean_line(
         assert carried.replace(" ", "") == visible
 
 
+@pytest.mark.tool
 def test_renderer_reports_liquid_errors(renderer: JekyllRenderer) -> None:
     """The renderer is real: an unescaped Liquid tag is an error, an unescaped variable executes."""
     assert "LEAKED-SITE-TITLE" in renderer.render("{{ site.title }}")
@@ -209,6 +210,7 @@ def test_renderer_reports_liquid_errors(renderer: JekyllRenderer) -> None:
         renderer.render("{% nonsense")
 
 
+@pytest.mark.tool
 @pytest.mark.parametrize("style", MARKUP_STYLES)
 def test_the_checks_catch_unescaped_text(style: str, renderer: JekyllRenderer, monkeypatch: pytest.MonkeyPatch) -> None:
     """With escaping switched off, the same checks fail: they can catch a regression."""
