@@ -66,7 +66,7 @@ def report(result: RunResult) -> int:
         typer.echo(f"error: {failure}", err=True)
     for warning in result.alt_warnings:
         typer.echo(f"alt text: {warning}", err=True)
-    typer.echo(result.markdown, nl=False)
+    typer.echo(result.markup, nl=False)
     typer.echo(result.summary(), err=True)
     return 0 if result.ok else 1
 
@@ -134,6 +134,13 @@ def process_command(
             help="srgb: convert colours to sRGB (default); preserve: keep the photo's profile.",
         ),
     ] = None,
+    markup: Annotated[
+        str | None,
+        typer.Option(
+            help="Markup style of the block: markdown (one-liners), kramdown (responsive <img> for Jekyll), "
+            "html (<picture> in <figure>), grid (thumbnails linking to full size)."
+        ),
+    ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: all cores).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
@@ -167,6 +174,7 @@ def process_command(
         metadata__policy=metadata or ("allow" if allow else None),
         metadata__allow=tuple(allow) if allow else None,
         metadata__color=color,
+        markup__style=markup,
         run__jobs=jobs,
         run__force=force or None,
         run__quiet=quiet or None,

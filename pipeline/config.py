@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ OutputFormat = Literal["jpeg", "webp", "avif"]
 OUTPUT_FORMATS: tuple[str, ...] = ("jpeg", "webp", "avif")
 METADATA_POLICIES: tuple[str, ...] = ("strip", "keep", "allow")
 COLOR_MODES: tuple[str, ...] = ("srgb", "preserve")
+MARKUP_STYLES: tuple[str, ...] = ("markdown", "kramdown", "html", "grid")
 
 
 class ConfigError(ValueError):
@@ -42,6 +44,16 @@ class TextSettings:
     title: str = ""
     alt: str = "{title}"
     title_template: str = "{title}"
+
+
+@dataclass(frozen=True)
+class MarkupSettings:
+    """The form of the post's image block: plain Markdown, or responsive images for the site builder."""
+
+    style: Literal["markdown", "kramdown", "html", "grid"] = "markdown"
+    sizes: str = "(max-width: 800px) 100vw, 800px"
+    figure: bool = True
+    grid_class: str = "gallery"
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,7 @@ class Config:
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    markup: MarkupSettings = field(default_factory=MarkupSettings)
 
     @property
     def jobs(self) -> int:
@@ -224,6 +237,16 @@ def validate(config: Config) -> None:
         raise ConfigError("limits.max_pixels must be positive")
     if config.run.jobs < 0:
         raise ConfigError("run.jobs must be 0 (all cores) or a positive number")
+    if config.markup.style not in MARKUP_STYLES:
+        raise ConfigError(f"markup.style must be one of {', '.join(MARKUP_STYLES)}, got {config.markup.style!r}")
+    if re.search(r'["{}\\\x00-\x1f]', config.markup.sizes):
+        raise ConfigError(
+            f"markup.sizes must be a CSS sizes list without quotes, braces or backslashes, got {config.markup.sizes!r}"
+        )
+    if not re.fullmatch(r"[\w\- ]*", config.markup.grid_class):
+        raise ConfigError(
+            f"markup.grid_class must be CSS class names (letters, digits, - and _), got {config.markup.grid_class!r}"
+        )
     if not (config.image.enabled or config.variants.widths):
         raise ConfigError("nothing to write: enable [image] or list some variants.widths")
 

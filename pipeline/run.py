@@ -61,6 +61,7 @@ class RunResult:
     bytes_in: int
     bytes_out: int
     seconds: float
+    markup: str  # the post's image block in the configured [markup] style: what is printed and posted
     alt_warnings: tuple[Problem, ...] = ()  # alt-text lint: missing, file names, too long, all alike
 
     @property
@@ -69,7 +70,7 @@ class RunResult:
 
     @property
     def markdown(self) -> str:
-        """The post's image block: one line per photo, in capture order."""
+        """The plain Markdown block: one line per photo, in capture order, whatever the markup style."""
         return emit.markdown_block([photo.markdown for photo in self.photos])
 
     @property
@@ -168,7 +169,8 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         break
     photo_results = [result for _, result in finished]
     _forget_replaced_outputs(state, photos, finished, out_dir, prune)
-    failures.extend(_publish(photo_results, config, out_dir, name, title))
+    markup = emit.markup_block(photo_results, config)
+    failures.extend(_publish(photo_results, markup, config, out_dir, name, title))
     cache.save_state(out_dir, state)
     failures.sort(key=lambda problem: problem.path.name)
     return RunResult(
@@ -178,6 +180,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         bytes_in=sum(photo.source.stat().st_size for photo in photo_results if photo.rendered),
         bytes_out=sum(o.bytes for photo in photo_results for o in photo.outputs),
         seconds=time.perf_counter() - started,
+        markup=markup,
         alt_warnings=tuple(publish.alt_lint(photo_results, source, written)),
     )
 
@@ -347,13 +350,14 @@ def _photo_result(
     )
 
 
-def _publish(photos: list[PhotoResult], config: Config, out_dir: Path, name: str, title: str) -> list[Problem]:
+def _publish(
+    photos: list[PhotoResult], block: str, config: Config, out_dir: Path, name: str, title: str
+) -> list[Problem]:
     """Write the manifest and the post's block, each atomically, once per run; return what failed."""
     problems = []
     if config.output.manifest:
         problems += publish.write_manifest(publish.manifest_path(config, out_dir, name), photos, config, title, name)
     if config.output.post_file:
-        block = emit.markdown_block([photo.markdown for photo in photos])
         problems += publish.write_post(Path(config.output.post_file), block, title, name, photos)
     return problems
 

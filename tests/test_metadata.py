@@ -124,7 +124,11 @@ def test_keep_adds_no_validation_problems(tmp_path: Path, exiftool) -> None:
 
     (Pillow's own EXIF writer guesses types and trips "non-standard format" warnings.)
     """
-    photos = [FIXTURES / "cameras/prairie_falcon.jpg", FIXTURES / "cameras/Canon_40D.jpg", FIXTURES / "event/xiaomi.heic"]
+    photos = [
+        FIXTURES / "cameras/prairie_falcon.jpg",
+        FIXTURES / "cameras/Canon_40D.jpg",
+        FIXTURES / "event/xiaomi.heic",
+    ]
     result = run(folder_of(tmp_path, *photos), tmp_path / "out", metadata__policy="keep")
     for photo in result.photos:
         source, output = exiftool(photo.source, photo.main.path, args=("-validate", "-warning", "-a"))
