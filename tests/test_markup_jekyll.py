@@ -18,15 +18,15 @@ import pipeline
 from pipeline import emit
 from pipeline.config import MARKUP_STYLES
 
-from .conftest import FIXTURES, require_tool, run_gallery
+from .conftest import fixture_photo, require_tool, run_gallery
 from .support.rendered import Element, Page, read_html
 
 TITLE = 'Tom\'s "{{ site.title }}" {% raw %} <b>bold</b> & [x](y) *z* \\ {%'
-# In capture order (EXIF DateTimeOriginal 2008, 2015, 2022); the last name is hostile on purpose.
+# In capture order (EXIF DateTimeOriginal 2008, 2015, 2019); the last name is hostile on purpose.
 SOURCES = {
     "DSCN0010.jpg": "DSCN0010.jpg",
     "canon_hdr_NO.jpg": "canon_hdr_NO.jpg",
-    "prairie_falcon.jpg": '{{ site.title }} & [falcon] "1" {% if %}.jpg',
+    "IMG_2682.heic": '{{ site.title }} & [iphone] "1" {% if %}.heic',
 }
 CAPTIONS = ["Caption with {{ site.title }} and {% raw %}", "<script>alert(1)</script> & &amp; \"q\" 'a'", ""]
 BASEURL = "/blog"
@@ -56,7 +56,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     photos, source, built = work / "photos", work / "site", work / "_site"
     photos.mkdir()
     for fixture, name in SOURCES.items():
-        shutil.copy(FIXTURES / "event" / fixture, photos / name)
+        shutil.copy(fixture_photo(fixture), photos / name)
     source.mkdir()
     (source / "_config.yml").write_text(SITE_CONFIG)
     common = ["--out", source / "assets/img", "--name", "trip", "--title", TITLE, "--alt", "{title} ({filename})"]
