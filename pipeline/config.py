@@ -110,6 +110,7 @@ class RunSettings:
     jobs: int = 0
     force: bool = False
     quiet: bool = False
+    wait: int = 0
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,8 @@ def validate(config: Config) -> None:
         raise ConfigError("limits.max_pixels must be positive")
     if config.run.jobs < 0:
         raise ConfigError("run.jobs must be 0 (all cores) or a positive number")
+    if config.run.wait < 0:
+        raise ConfigError("run.wait must be 0 (refuse at once) or a positive number of seconds")
     if not (config.image.enabled or config.variants.widths):
         raise ConfigError("nothing to write: enable [image] or list some variants.widths")
 

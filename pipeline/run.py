@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -106,7 +106,7 @@ def process(
     source = Path(source)
     out_dir = Path(config.output.dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with cache.output_lock(out_dir):
+    with cache.output_lock(out_dir, config.run.wait):
         return _run(source, out_dir, config, prune, _show_progress(config, progress), started)
 
 
@@ -123,7 +123,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
     photos = _without_duplicates(_inspect_all(candidates, state, config, failures), warnings)
     photos = ingest.capture_order(photos)
 
-    folder = source.resolve().name
+    folder = ingest.display_name(source.resolve())
     name = emit.slugify(config.output.name or folder)  # a name reaches paths and URLs: never raw
     title = config.text.title or emit.default_title(folder)
     finished: list[tuple[SourcePhoto, PhotoResult]] = []
@@ -135,7 +135,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
             for number, photo in enumerate(photos, start=1)
         ]
         done, jobs = _reuse_cached(plans, state, out_dir, config)
-        rendered = _map(render.render, jobs, config, progress, "rendering")
+        rendered = _map(render.render, jobs, config, progress, "rendering", on_result=_journal(out_dir))
         results = {job.photo.content_hash: result for job, result in zip(jobs, rendered, strict=True)}
         broken = {h for h, result in results.items() if result.error}
         for content_hash in broken:
@@ -302,7 +302,7 @@ def _photo_result(
     rendered: bool,
 ) -> PhotoResult:
     date = photo.captured.date().isoformat() if photo.captured else ""
-    alt, title_text = emit.photo_texts(config, title, number, count, photo.path.name, date)
+    alt, title_text = emit.photo_texts(config, title, number, count, ingest.display_name(photo.path), date)
     main = next((o for o in outputs if o.role == "main"), outputs[0])
     url = emit.output_url(config.output.url_prefix, main.path.name)
     return PhotoResult(
@@ -348,7 +348,7 @@ def _post_date(name: str, photos: list[PhotoResult]) -> str:
 def _manifest_entry(photo: PhotoResult, config: Config) -> dict[str, Any]:
     return {
         "number": photo.number,
-        "source": photo.source.name,
+        "source": ingest.display_name(photo.source),
         "captured": photo.captured.isoformat() if photo.captured else None,
         "width": photo.width,
         "height": photo.height,
@@ -372,9 +372,12 @@ def _manifest_entry(photo: PhotoResult, config: Config) -> dict[str, Any]:
 
 
 def _record_outputs(state: cache.State, content_hash: str, outputs: Iterable[OutputFile]) -> None:
-    entry = state.outputs.setdefault(content_hash, {})
-    for output in outputs:
-        entry[output.key] = {
+    state.outputs.setdefault(content_hash, {}).update(_output_records(outputs))
+
+
+def _output_records(outputs: Iterable[OutputFile]) -> dict[str, dict[str, Any]]:
+    return {
+        output.key: {
             "file": output.path.name,
             "role": output.role,
             "format": output.format,
@@ -382,6 +385,18 @@ def _record_outputs(state: cache.State, content_hash: str, outputs: Iterable[Out
             "height": output.height,
             "bytes": output.bytes,
         }
+        for output in outputs
+    }
+
+
+def _journal(out_dir: Path) -> Callable[[render.RenderResult], None]:
+    """Record each photo's outputs as soon as it is rendered, so a killed run loses no finished work."""
+
+    def note(result: render.RenderResult) -> None:
+        if result.outputs:
+            cache.journal_outputs(out_dir, result.photo.content_hash, _output_records(result.outputs))
+
+    return note
 
 
 def _forget_replaced_outputs(
@@ -424,9 +439,11 @@ def _map(
     progress: bool,
     label: str,
     threads: bool = False,
+    on_result: Callable[[R], None] | None = None,
 ) -> list[R]:
     """Run `function` over `items` on the configured number of workers; results in item order.
 
+    `on_result` sees each result as soon as it is ready, in whatever order they finish.
     Rendering uses processes: Pillow releases the GIL in decode and encode but not in the Python
     glue around them, and benchmarks/ measured processes ahead on two cores.
     """
@@ -434,16 +451,22 @@ def _map(
         return []
     workers = min(config.jobs, len(items))
     bar = tqdm(total=len(items), desc=label, unit="photo", disable=not progress, file=sys.stderr, leave=False)
-    results: list[R] = []
+    results: dict[int, R] = {}
+
+    def collect(index: int, result: R) -> None:
+        results[index] = result
+        if on_result is not None:
+            on_result(result)
+        bar.update()
+
     with bar:
         if workers == 1:
-            for item in items:
-                results.append(function(item))
-                bar.update()
-            return results
-        pool: Executor = ThreadPoolExecutor(workers) if threads else ProcessPoolExecutor(workers)
-        with pool:
-            for result in pool.map(function, items):
-                results.append(result)
-                bar.update()
-    return results
+            for index, item in enumerate(items):
+                collect(index, function(item))
+        else:
+            pool: Executor = ThreadPoolExecutor(workers) if threads else ProcessPoolExecutor(workers)
+            with pool:
+                futures = {pool.submit(function, item): index for index, item in enumerate(items)}
+                for future in as_completed(futures):
+                    collect(futures[future], future.result())
+    return [results[index] for index in range(len(items))]
