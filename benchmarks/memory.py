@@ -49,7 +49,9 @@ def make_photo(folder: Path, name: str, size: tuple[int, int]) -> Path:
     else:
         big.save(path, "JPEG", quality=85)
     del big
-    print(f"made {name}: {size[0]}x{size[1]}, {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.0f} s")
+    print(
+        f"made {name}: {size[0]}x{size[1]}, {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.0f} s"
+    )
     return path
 
 
