@@ -30,7 +30,8 @@ CHILD = """
 import re, sys, pipeline
 folder, out = sys.argv[1], sys.argv[2]
 if folder != "-":
-    result = pipeline.process(folder, output__dir=out, output__name="big", run__jobs=1, run__quiet=True, run__force=True)
+    settings = dict(output__dir=out, output__name="big", run__jobs=1, run__quiet=True, run__force=True)
+    result = pipeline.process(folder, **settings)
     assert result.ok, [str(f) for f in result.failures]
 print(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read())[1])
 """
