@@ -28,6 +28,10 @@ class LockedError(RuntimeError):
     """Another run is writing to the same output folder."""
 
 
+class OutputError(RuntimeError):
+    """A folder or file the run needs cannot be read or written (disk full, permission denied)."""
+
+
 @dataclass
 class State:
     """`sources`: path -> {size, mtime_ns, hash, width, height, format, captured}.

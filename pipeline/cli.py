@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cache import LockedError
+from .cache import LockedError, OutputError
 from .config import Config, ConfigError, load_config
 from .ingest import PhotoError
 from .run import RunResult, process
@@ -138,7 +138,7 @@ def process_command(
     )
     try:
         result = process(source, config, prune=prune)
-    except (LockedError, ConfigError, PhotoError) as error:
+    except (LockedError, OutputError, ConfigError, PhotoError) as error:
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(report(result))

@@ -7,7 +7,9 @@ which the markup is printed.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +26,7 @@ from .config import Config
 from .ingest import Candidate, PhotoError, Problem, SourcePhoto
 from .render import OutputFile, OutputSpec, RenderJob
 
+PR_SET_PDEATHSIG = 1  # prctl option from <linux/prctl.h>
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -105,9 +108,14 @@ def process(
     config = (config or Config()).with_overrides(**overrides)
     source = Path(source)
     out_dir = Path(config.output.dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with cache.output_lock(out_dir, config.run.wait):
-        return _run(source, out_dir, config, prune, _show_progress(config, progress), started)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with cache.output_lock(out_dir, config.run.wait):
+            return _run(source, out_dir, config, prune, _show_progress(config, progress), started)
+    except OSError as error:
+        # Per-photo failures are reported per photo; this is the run's own files (lock, record,
+        # manifest, post) or folders failing, after which nothing sensible can be written.
+        raise cache.OutputError(f"{error.filename or out_dir}: {error.strerror or error}") from None
 
 
 def _show_progress(config: Config, progress: bool | None) -> bool:
@@ -432,6 +440,18 @@ def _forget_replaced_outputs(
             del state.outputs[content_hash]
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: end with the run, even a killed one.
+
+    A worker left behind by `kill -9` would wait forever on its queue and, holding a copy of the
+    run's lock, keep every later run out of the output folder.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the run died before the line above took effect
+        os._exit(1)
+
+
 def _map(
     function: Callable[[T], R],
     items: list[T],
@@ -464,7 +484,11 @@ def _map(
             for index, item in enumerate(items):
                 collect(index, function(item))
         else:
-            pool: Executor = ThreadPoolExecutor(workers) if threads else ProcessPoolExecutor(workers)
+            pool: Executor = (
+                ThreadPoolExecutor(workers)
+                if threads
+                else ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+            )
             with pool:
                 futures = {pool.submit(function, item): index for index, item in enumerate(items)}
                 for future in as_completed(futures):
