@@ -8,6 +8,7 @@ resized from the next larger one rather than from the full-size original.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -195,14 +196,19 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:
     if colour.warning:
         warnings.append(colour.warning)
     current = apply_orientation(colour.image, exif)
-    written = []
-    for spec in specs:
-        if current.size != (spec.width, spec.height):
-            current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
-        if spec.key in job.encode:
-            path = job.out_dir / spec.filename
-            size = write_atomically(current, path, spec.format, config, colour.icc_profile, exif_bytes)
-            written.append(OutputFile(spec.role, spec.format, spec.width, spec.height, size, path, spec.key))
+    written: list[OutputFile] = []
+    try:
+        for spec in specs:
+            if current.size != (spec.width, spec.height):
+                current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
+            if spec.key in job.encode:
+                path = job.out_dir / spec.filename
+                size = write_atomically(current, path, spec.format, config, colour.icc_profile, exif_bytes)
+                written.append(OutputFile(spec.role, spec.format, spec.width, spec.height, size, path, spec.key))
+    except BaseException:
+        for output in written:  # a photo comes out whole or not at all (e.g. the disk filled up)
+            output.path.unlink(missing_ok=True)
+        raise
     return tuple(written), tuple(warnings)
 
 
@@ -242,10 +248,13 @@ def write_atomically(
     icc_profile: bytes | None,
     exif: bytes | None,
 ) -> int:
-    """Encode to a hidden temp file beside the target and rename it into place.
+    """Encode in memory, write a hidden temp file beside the target and rename it into place.
 
     A reader (or a crash) never sees a half-written output; the dot prefix keeps an abandoned temp
-    file out of static-site builds and out of our own discovery.
+    file out of static-site builds and out of our own discovery. Encoding in memory first matters:
+    Pillow's JPEG encoder writing straight to a file ignores a short write (a file-size limit), so
+    a cut-off JPEG would be renamed into place. The temp file is created exclusively, so a file or
+    link planted under its name is never written through.
     """
     options: dict[str, object] = {}
     quality = config.quality
@@ -260,9 +269,13 @@ def write_atomically(
         options["icc_profile"] = icc_profile
     if exif:
         options["exif"] = exif
+    encoded = io.BytesIO()
+    image.save(encoded, PILLOW_FORMATS[fmt], **options)
+    data = encoded.getbuffer()
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        image.save(temp, PILLOW_FORMATS[fmt], **options)
+        with temp.open("xb") as handle:
+            handle.write(data)
         os.replace(temp, path)
     except OSError as error:
         temp.unlink(missing_ok=True)
@@ -270,4 +283,4 @@ def write_atomically(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return path.stat().st_size
+    return len(data)

@@ -115,7 +115,7 @@ def process(
     except OSError as error:
         # Per-photo failures are reported per photo; this is the run's own files (lock, record,
         # manifest, post) or folders failing, after which nothing sensible can be written.
-        raise cache.OutputError(f"{error.filename or out_dir}: {error.strerror or error}") from None
+        raise cache.OutputError(f"cannot use {error.filename or out_dir}: {error.strerror or error}") from None
 
 
 def _show_progress(config: Config, progress: bool | None) -> bool:
