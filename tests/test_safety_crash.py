@@ -201,7 +201,7 @@ def test_files_too_large_to_write_fail_cleanly(photos: Path, tmp_path: Path) -> 
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
-        preexec_fn=_limit_file_size(150_000),  # noqa: PLW1509 - the limit must be set in the child
+        preexec_fn=_limit_file_size(150_000),  # the limit applies to the child only
         timeout=300,
         check=False,
     )
