@@ -205,8 +205,8 @@ def open_image(path: Path, config: Config) -> Iterator[Image.Image]:
         ) from None
     except UnidentifiedImageError:
         raise PhotoError("not a readable image (unknown or damaged format)") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as error:
-        raise PhotoError(f"damaged or unsupported image: {error}") from None
+    except Exception as error:  # a damaged header makes Pillow's parsers raise almost anything
+        raise PhotoError(f"damaged or unsupported image: {error or type(error).__name__}") from None
     with image:
         width, height = image.size
         if width * height > limit:

@@ -161,7 +161,7 @@ def render(job: RenderJob) -> RenderResult:
         return RenderResult(job.photo, error=str(error))
     except MemoryError:
         return RenderResult(job.photo, error="ran out of memory while decoding")
-    except (OSError, ValueError, SyntaxError, EOFError) as error:
+    except Exception as error:  # damaged data makes decoders raise almost anything (fuzzing found TypeError)
         return RenderResult(job.photo, error=f"cannot decode image data: {_plain(error)}")
     return RenderResult(job.photo, outputs, warnings=warnings)
 
