@@ -16,11 +16,13 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 import pipeline
+from benchmarks.memory import make_photo, peak_rss_mb
 from pipeline.config import Config
-from pipeline.ingest import PhotoError, find_candidates, inspect_source
+from pipeline.ingest import PhotoError, find_candidates, inspect_source, open_image
+from pipeline.render import REDUCING_GAP, _decoded
 
 from .conftest import FIXTURES, image_difference, run_gallery
 
@@ -345,3 +347,25 @@ def test_hostile_output_names_stay_in_the_output_folder(tmp_path: Path, name: st
     created = {p for p in tmp_path.rglob("*")} - before
     assert created and all(p.is_relative_to(tmp_path / "out") for p in created), created
     assert all(re.fullmatch(r"\.?[a-z0-9][a-z0-9.-]*", p.name) for p in (tmp_path / "out").iterdir())
+
+
+def test_large_heif_is_reduced_band_by_band_exactly_as_a_whole(tmp_path: Path) -> None:
+    """The banded decode that keeps 200-MP HEICs to one full-size copy gives Pillow's own reduce."""
+    source = FIXTURES / "event" / "arrow.heic"  # 3024x4032 phone photo
+    config = Config()
+    with open_image(source, config) as image:
+        reduced = _decoded(image, (375, 500))
+    with Image.open(source) as whole:
+        expected = whole.reduce(int(min(3024 / 375, 4032 / 500) / REDUCING_GAP))
+    assert reduced.size == expected.size == (1512, 2016)
+    assert ImageChops.difference(reduced.convert("RGB"), expected.convert("RGB")).getbbox() is None
+
+
+def test_a_100_mp_jpeg_is_processed_in_far_less_than_one_full_size_copy(tmp_path: Path) -> None:
+    width, height = 12240, 8160
+    make_photo(tmp_path / "photos", "camera-100mp.jpeg", (width, height))
+    peak = peak_rss_mb(str(tmp_path / "photos"), str(tmp_path / "out"))
+    one_copy = width * height * 3 / 2**20
+    assert peak < one_copy / 2, f"peak RSS {peak:.0f} MB; one RGB copy is {one_copy:.0f} MB"
+    with Image.open(tmp_path / "out" / "big-01.jpeg") as main:
+        assert main.size == (2048, 1365)
