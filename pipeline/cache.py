@@ -45,8 +45,9 @@ def load_state(out_dir: Path) -> State:
     """The record of the last complete run, plus the photos a killed run finished after it."""
     try:
         raw = json.loads((out_dir / STATE_FILE).read_text(encoding="utf-8"))
-        state = State(sources=dict(raw["sources"]), outputs=dict(raw["outputs"]))
-        if raw.get("version") != STATE_VERSION:
+        if raw.get("version") == STATE_VERSION:
+            state = State(sources=dict(raw["sources"]), outputs=dict(raw["outputs"]))
+        else:
             state = State()
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         state = State()

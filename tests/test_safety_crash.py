@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from .conftest import FIXTURES, REPO, run_gallery
+from .conftest import FIXTURES, REPO, require_tool, run_gallery
 
 PHOTOS = sorted((FIXTURES / "orientation").glob("*.jpg"))  # 12 distinct real photos, ~350 KB each
 FEW = 3
@@ -263,3 +264,39 @@ def test_read_only_output_folder_gives_a_clear_error(few_photos: Path, tmp_path:
             assert completed.stderr.startswith("gallery: ") and "Read-only file system" in completed.stderr
             assert str(out) in completed.stderr
     assert _hashes(few_photos) == before
+
+
+def test_output_folder_without_write_permission_gives_a_clear_error() -> None:
+    # root ignores file modes, so as root the run is made as `nobody`, which needs a readable folder.
+    base = Path(tempfile.mkdtemp(prefix="gallery-perm-"))
+    try:
+        base.chmod(0o755)
+        photos = base / "photos"
+        photos.mkdir()
+        for photo in PHOTOS[:FEW]:
+            shutil.copy(photo, photos / photo.name)
+        locked = base / "locked"
+        locked.mkdir(mode=0o755)
+        prefix: list[str] = []
+        if os.geteuid() == 0:
+            prefix = [require_tool("setpriv", "util-linux"), "--reuid=65534", "--regid=65534", "--clear-groups"]
+        else:
+            locked.chmod(0o555)
+        before = _hashes(photos)
+        for out in (locked, locked / "sub"):
+            completed = subprocess.run(
+                [*prefix, sys.executable, "-m", "pipeline", "process", str(photos), "--out", str(out)],
+                capture_output=True,
+                text=True,
+                cwd=base,
+                env={**os.environ, "PYTHONPATH": str(REPO)},
+                timeout=120,
+                check=False,
+            )
+            assert completed.returncode == 2, completed.stderr
+            assert completed.stderr.startswith("gallery: cannot use ") and "Permission denied" in completed.stderr
+            assert "Traceback" not in completed.stderr
+        assert not list(locked.iterdir())
+        assert _hashes(photos) == before
+    finally:
+        shutil.rmtree(base)
