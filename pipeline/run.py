@@ -135,6 +135,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
     name = emit.slugify(config.output.name or folder)  # a name reaches paths and URLs: never raw
     title = config.text.title or emit.default_title(folder)
     finished: list[tuple[SourcePhoto, PhotoResult]] = []
+    rendered_now: set[str] = set()  # photos rendered by this run, in any pass
     while photos:
         # Numbers are given before rendering; if a photo then fails to decode, the others are
         # renumbered on a second pass so the post has no gaps (that pass only renames files).
@@ -146,6 +147,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         rendered = _map(render.render, jobs, config, progress, "rendering", on_result=_journal(out_dir))
         results = {job.photo.content_hash: result for job, result in zip(jobs, rendered, strict=True)}
         broken = {h for h, result in results.items() if result.error}
+        rendered_now |= {h for h, result in results.items() if result.outputs}
         for content_hash in broken:
             result = results[content_hash]
             failures.append(Problem(result.photo.path, result.error or ""))
@@ -158,7 +160,8 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         for number, (photo, specs) in enumerate(plans, start=1):
             fresh = results[photo.content_hash].outputs if photo.content_hash in results else ()
             outputs = _in_plan_order(specs, done[photo.content_hash], fresh)
-            finished.append((photo, _photo_result(photo, number, len(plans), outputs, title, config, bool(fresh))))
+            was_rendered = photo.content_hash in rendered_now
+            finished.append((photo, _photo_result(photo, number, len(plans), outputs, title, config, was_rendered)))
         break
     photo_results = [result for _, result in finished]
     _forget_replaced_outputs(state, photos, finished, out_dir, prune)

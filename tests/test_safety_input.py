@@ -64,6 +64,7 @@ def test_edge_fixtures_give_outputs_or_clear_errors(tmp_path: Path) -> None:
     result = _check_run(EDGE, tmp_path / "out")
     failed = {f.path.name for f in result.failures}
     assert failed == set(MUST_FAIL) & {p.name for p in EDGE.iterdir()}
+    assert result.processed == len(result.photos), "the summary counts the photos this run rendered"
 
 
 def test_whole_edge_corpus_gives_outputs_or_clear_errors(corpus: Path, tmp_path: Path) -> None:
