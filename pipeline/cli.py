@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from . import audit
-from .cache import LockedError
+from .cache import LockedError, OutputError
 from .captions import update_captions
 from .config import Config, ConfigError, load_config
 from .ingest import PhotoError
@@ -145,6 +145,10 @@ def process_command(
     force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    wait: Annotated[
+        int | None,
+        typer.Option(help="Seconds to wait for another run on the same --out folder (default: refuse at once)."),
+    ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Process a folder of photos and print the Markdown image block for the post.
@@ -178,10 +182,11 @@ def process_command(
         run__jobs=jobs,
         run__force=force or None,
         run__quiet=quiet or None,
+        run__wait=wait,
     )
     try:
         result = process(source, config, prune=prune)
-    except (LockedError, ConfigError, PhotoError) as error:
+    except (LockedError, OutputError, ConfigError, PhotoError) as error:
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(report(result))

@@ -123,6 +123,7 @@ class RunSettings:
     jobs: int = 0
     force: bool = False
     quiet: bool = False
+    wait: int = 0
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,8 @@ def validate(config: Config) -> None:
         raise ConfigError(
             f"markup.grid_class must be CSS class names (letters, digits, - and _), got {config.markup.grid_class!r}"
         )
+    if config.run.wait < 0:
+        raise ConfigError("run.wait must be 0 (refuse at once) or a positive number of seconds")
     if not (config.image.enabled or config.variants.widths):
         raise ConfigError("nothing to write: enable [image] or list some variants.widths")
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
+import unicodedata
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -166,6 +168,15 @@ def find_candidates(source: Path, config: Config) -> tuple[list[Candidate], list
     return candidates, problems, skipped
 
 
+def display_name(path: Path) -> str:
+    """A file or folder name as text for people and markup: valid UTF-8, NFC.
+
+    Linux names are bytes; one that is not UTF-8 (a camera card, an old archive) would otherwise
+    carry surrogate escapes that cannot be written to a UTF-8 manifest or page.
+    """
+    return unicodedata.normalize("NFC", os.fsencode(path.name).decode("utf-8", "replace"))
+
+
 def hash_file(path: Path) -> str:
     """Content hash used as the cache identity of a photo (renames keep their outputs)."""
     digest = hashlib.blake2b(digest_size=16)
@@ -190,11 +201,14 @@ def open_image(path: Path, config: Config) -> Iterator[Image.Image]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path)
     except Image.DecompressionBombError as error:
-        raise PhotoError(f"refused: {_declared_size(str(error))} is over the limit of {limit:,} pixels") from None
+        raise PhotoError(
+            f"refused: it declares {_declared_pixels(str(error))} pixels, over the limit of {limit:,} "
+            "(limits.max_pixels); a decompression bomb or a damaged header"
+        ) from None
     except UnidentifiedImageError:
         raise PhotoError("not a readable image (unknown or damaged format)") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as error:
-        raise PhotoError(f"damaged or unsupported image: {error}") from None
+    except Exception as error:  # a damaged header makes Pillow's parsers raise almost anything
+        raise PhotoError(f"damaged or unsupported image: {error or type(error).__name__}") from None
     with image:
         width, height = image.size
         if width * height > limit:
@@ -207,10 +221,10 @@ def open_image(path: Path, config: Config) -> Iterator[Image.Image]:
         yield image
 
 
-def _declared_size(message: str) -> str:
-    """Pillow's bomb error says '(N pixels)'; keep that part for the person reading it."""
-    start, end = message.find("("), message.find(" pixels)")
-    return f"{message[start + 1 : end]} pixels" if 0 <= start < end else "its declared size"
+def _declared_pixels(message: str) -> str:
+    """Pillow's bomb error says 'Image size (N pixels) exceeds ...'; keep N for the person reading it."""
+    found = re.search(r"\((\d+) pixels\)", message)
+    return f"{int(found[1]):,}" if found else "too many"
 
 
 def inspect_source(candidate: Candidate, config: Config) -> SourcePhoto:

@@ -23,13 +23,15 @@ PALETTE_COLOURS = 8
 @dataclass(frozen=True)
 class Placeholder:
     """`color`: "#rrggbb", the most common of a few representative colours.
-    `lqip`: a `data:image/webp;base64,...` URI of a LQIP_EDGE-pixel version of the photo."""
+    `lqip`: a `data:image/webp;base64,...` URI of a LQIP_EDGE-pixel version of the photo.
+    `key`: cache key of the output it was made from; other pixels mean it must be made again."""
 
     color: str
     lqip: str
+    key: str
 
 
-def make_placeholder(image: Image.Image, background: str) -> Placeholder:
+def make_placeholder(image: Image.Image, background: str, key: str) -> Placeholder:
     """Dominant colour and LQIP of an RGB/RGBA image (transparent areas on the JPEG background)."""
     opaque = flatten(image, background).convert("RGB")
     small = opaque.copy()
@@ -44,4 +46,4 @@ def make_placeholder(image: Image.Image, background: str) -> Placeholder:
     buffer = io.BytesIO()
     tiny.save(buffer, "WEBP", quality=LQIP_QUALITY, method=6)
     lqip = "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    return Placeholder(f"#{red:02x}{green:02x}{blue:02x}", lqip)
+    return Placeholder(f"#{red:02x}{green:02x}{blue:02x}", lqip, key)

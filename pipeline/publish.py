@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import cache, emit, texts
+from . import cache, emit, ingest, texts
 from .config import Config, ConfigError
 from .ingest import Problem
 from .texts import PhotoText
@@ -35,7 +35,7 @@ def manifest_entry(photo: PhotoResult, config: Config) -> dict[str, Any]:
     """One photo as docs/manifest.md describes it."""
     return {
         "number": photo.number,
-        "source": photo.source.name,
+        "source": ingest.display_name(photo.source),
         "captured": photo.captured.isoformat() if photo.captured else None,
         "width": photo.width,
         "height": photo.height,
@@ -126,7 +126,7 @@ def alt_lint(photos: list[PhotoResult], source: Path, written: Mapping[str, Phot
     """The alt-text lint as problems for stderr, plus captions.toml entries that match no photo."""
     problems = [
         Problem(source / filename if filename else source, message)
-        for filename, message in texts.lint_alt([(photo.source.name, photo.alt) for photo in photos])
+        for filename, message in texts.lint_alt([(ingest.display_name(photo.source), photo.alt) for photo in photos])
     ]
     # A name that matches no photo would silently lose a person's text: usually a typo or a rename.
     present = {photo.source.name for photo in photos}

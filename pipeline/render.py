@@ -8,6 +8,7 @@ resized from the next larger one rather than from the full-size original.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -30,7 +31,10 @@ from .metadata import (
 from .placeholder import Placeholder, make_placeholder
 
 # Bump when a code change alters output bytes for the same settings, so caches re-render.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
+# Downscale by whole-block averaging down to this many times the target size, then resample finely.
+REDUCING_GAP = 3.0
+HEIF_BAND_ROWS = 512
 
 Role = Literal["main", "variant", "thumbnail"]
 EXTENSIONS = {"jpeg": ".jpeg", "webp": ".webp", "avif": ".avif"}
@@ -159,7 +163,7 @@ def render(job: RenderJob) -> RenderResult:
         return RenderResult(job.photo, error=str(error))
     except MemoryError:
         return RenderResult(job.photo, error="ran out of memory while decoding")
-    except (OSError, ValueError, SyntaxError, EOFError) as error:
+    except Exception as error:  # damaged data makes decoders raise almost anything (fuzzing found TypeError)
         return RenderResult(job.photo, error=f"cannot decode image data: {_plain(error)}")
     return RenderResult(job.photo, outputs, warnings=warnings, placeholder=placeholder)
 
@@ -180,15 +184,14 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
         stored = (largest.height, largest.width) if swaps_axes(exif) else (largest.width, largest.height)
         if image.format in ("JPEG", "MPO"):
             image.draft(None, stored)
-        image.load()
         icc = image.info.get("icc_profile") or None
         published = output_exif(exif, config.metadata, image.info.get("exif"))
         if published.warning:
             warnings.append(published.warning)
-        current = normalise_mode(image)
+        current = normalise_mode(_decoded(image, stored))
         if current.size != stored:
             # Convert colour after the first downscale: the same result on far fewer pixels.
-            current = current.resize(stored, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            current = current.resize(stored, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
         else:
             current = current.copy()  # detach from the file, which closes below
         current.info = {}  # the source's comment, XMP and profile must not ride along into the outputs
@@ -196,16 +199,49 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
     if colour.warning:
         warnings.append(colour.warning)
     current = apply_orientation(colour.image, exif)
-    written = []
-    for spec in specs:
-        if current.size != (spec.width, spec.height):
-            current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
-        if spec.key in job.encode:
-            path = job.out_dir / spec.filename
-            size = write_atomically(current, path, spec.format, config, colour.icc_profile, published.exif)
-            written.append(OutputFile(spec.role, spec.format, spec.width, spec.height, size, path, spec.key))
+    written: list[OutputFile] = []
+    try:
+        for spec in specs:
+            if current.size != (spec.width, spec.height):
+                current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
+            if spec.key in job.encode:
+                path = job.out_dir / spec.filename
+                size = write_atomically(current, path, spec.format, config, colour.icc_profile, published.exif)
+                written.append(OutputFile(spec.role, spec.format, spec.width, spec.height, size, path, spec.key))
+    except BaseException:
+        for output in written:  # a photo comes out whole or not at all (e.g. the disk filled up)
+            output.path.unlink(missing_ok=True)
+        raise
     # `current` is now the smallest output: the placeholder costs a resize of a few hundred pixels.
-    return tuple(written), tuple(warnings), make_placeholder(current, config.metadata.background)
+    return tuple(written), tuple(warnings), make_placeholder(current, config.metadata.background, specs[-1].key)
+
+
+def _decoded(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Decode the pixels, no smaller than `size`; a large HEIF is box-reduced band by band.
+
+    HEIF has no shrink-on-load, and pillow-heif's `load()` copies libheif's decoded frame into
+    Pillow (at four bytes a pixel) while libheif still holds it: 1.4 GB for a 200-MP phone photo
+    before any resize. Reducing libheif's buffer a band at a time keeps only libheif's copy.
+    """
+    heif_file = getattr(image, "_heif_file", None)
+    frame = heif_file[image.tell()] if image.format == "HEIF" and heif_file is not None else None
+    if frame is None or frame.mode not in ("RGB", "RGBA", "L"):
+        image.load()
+        return image
+    width, height = frame.size
+    factor = int(min(width / size[0], height / size[1]) / REDUCING_GAP)
+    if factor < 2:
+        image.load()
+        return image
+    data = memoryview(frame.data)
+    band = factor * max(1, HEIF_BAND_ROWS // factor)
+    reduced = Image.new(frame.mode, (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, band):
+        rows = min(band, height - top)
+        strip = data[top * frame.stride : (top + rows) * frame.stride]
+        pixels = Image.frombuffer(frame.mode, (width, rows), strip, "raw", frame.mode, frame.stride, 1)
+        reduced.paste(pixels.reduce(factor), (0, top // factor))
+    return reduced
 
 
 def write_atomically(
@@ -216,10 +252,13 @@ def write_atomically(
     icc_profile: bytes | None,
     exif: bytes | None,
 ) -> int:
-    """Encode to a hidden temp file beside the target and rename it into place.
+    """Encode in memory, write a hidden temp file beside the target and rename it into place.
 
     A reader (or a crash) never sees a half-written output; the dot prefix keeps an abandoned temp
-    file out of static-site builds and out of our own discovery.
+    file out of static-site builds and out of our own discovery. Encoding in memory first matters:
+    Pillow's JPEG encoder writing straight to a file ignores a short write (a file-size limit), so
+    a cut-off JPEG would be renamed into place. The temp file is created exclusively, so a file or
+    link planted under its name is never written through.
     """
     options: dict[str, object] = {}
     quality = config.quality
@@ -234,9 +273,13 @@ def write_atomically(
         options["icc_profile"] = icc_profile
     if exif:
         options["exif"] = exif
+    encoded = io.BytesIO()
+    image.save(encoded, PILLOW_FORMATS[fmt], **options)
+    data = encoded.getbuffer()
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        image.save(temp, PILLOW_FORMATS[fmt], **options)
+        with temp.open("xb") as handle:
+            handle.write(data)
         os.replace(temp, path)
     except OSError as error:
         temp.unlink(missing_ok=True)
@@ -244,4 +287,4 @@ def write_atomically(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return path.stat().st_size
+    return len(data)

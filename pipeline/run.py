@@ -7,12 +7,14 @@ which the markup is printed.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +27,7 @@ from .ingest import Candidate, PhotoError, Problem, SourcePhoto
 from .render import OutputFile, OutputSpec, RenderJob
 from .texts import PhotoText
 
+PR_SET_PDEATHSIG = 1  # prctl option from <linux/prctl.h>
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -110,9 +113,14 @@ def process(
     config = (config or Config()).with_overrides(**overrides)
     source = Path(source)
     out_dir = Path(config.output.dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with cache.output_lock(out_dir):
-        return _run(source, out_dir, config, prune, _show_progress(config, progress), started)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with cache.output_lock(out_dir, config.run.wait):
+            return _run(source, out_dir, config, prune, _show_progress(config, progress), started)
+    except OSError as error:
+        # Per-photo failures are reported per photo; this is the run's own files (lock, record,
+        # manifest, post) or folders failing, after which nothing sensible can be written.
+        raise cache.OutputError(f"cannot use {error.filename or out_dir}: {error.strerror or error}") from None
 
 
 def _show_progress(config: Config, progress: bool | None) -> bool:
@@ -128,11 +136,12 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
     photos = _without_duplicates(_inspect_all(candidates, state, config, failures), warnings)
     photos = ingest.capture_order(photos)
 
-    folder = source.resolve().name
+    folder = ingest.display_name(source.resolve())
     name = emit.slugify(config.output.name or folder)  # a name reaches paths and URLs: never raw
     title = config.text.title or emit.default_title(folder)
     written = texts.load_captions(source)
     finished: list[tuple[SourcePhoto, PhotoResult]] = []
+    rendered_now: set[str] = set()  # photos rendered by this run, in any pass
     while photos:
         # Numbers are given before rendering; if a photo then fails to decode, the others are
         # renumbered on a second pass so the post has no gaps (that pass only renames files).
@@ -141,21 +150,18 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
             for number, photo in enumerate(photos, start=1)
         ]
         done, jobs = _reuse_cached(plans, state, out_dir, config)
-        rendered = _map(render.render, jobs, config, progress, "rendering")
+        rendered = _map(render.render, jobs, config, progress, "rendering", on_result=_journal(out_dir))
         results = {job.photo.content_hash: result for job, result in zip(jobs, rendered, strict=True)}
         broken = {h for h, result in results.items() if result.error}
+        rendered_now |= {h for h, result in results.items() if result.outputs}
         for content_hash in broken:
             result = results[content_hash]
             failures.append(Problem(result.photo.path, result.error or ""))
-        for job, result in zip(jobs, rendered, strict=True):
+        for result in rendered:
             warnings.extend(Problem(result.photo.path, text) for text in result.warnings)
             _record_outputs(state, result.photo.content_hash, result.outputs)
             if result.placeholder is not None:
-                state.placeholders[result.photo.content_hash] = {
-                    "key": job.specs[-1].key,
-                    "color": result.placeholder.color,
-                    "lqip": result.placeholder.lqip,
-                }
+                state.placeholders[result.photo.content_hash] = asdict(result.placeholder)
         if broken:
             photos = [photo for photo in photos if photo.content_hash not in broken]
             continue
@@ -164,7 +170,9 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
             outputs = _in_plan_order(specs, done[photo.content_hash], fresh)
             text = written.get(photo.path.name, PhotoText())
             placeholder = state.placeholders.get(photo.content_hash, {})
-            result = _photo_result(photo, number, len(plans), outputs, title, text, placeholder, config, bool(fresh))
+            result = _photo_result(
+                photo, number, len(plans), outputs, title, text, placeholder, config, photo.content_hash in rendered_now
+            )
             finished.append((photo, result))
         break
     photo_results = [result for _, result in finished]
@@ -328,7 +336,7 @@ def _photo_result(
 ) -> PhotoResult:
     """Texts: what a person wrote in captions.toml, else what the photo carries, else the templates."""
     date = photo.captured.date().isoformat() if photo.captured else ""
-    templated = PhotoText(*emit.photo_texts(config, title, number, count, photo.path.name, date))
+    templated = PhotoText(*emit.photo_texts(config, title, number, count, ingest.display_name(photo.path), date))
     text = written.or_else(photo.embedded).or_else(templated)
     alt, title_text = text.alt, text.title
     main = next((o for o in outputs if o.role == "main"), outputs[0])
@@ -363,9 +371,12 @@ def _publish(
 
 
 def _record_outputs(state: cache.State, content_hash: str, outputs: Iterable[OutputFile]) -> None:
-    entry = state.outputs.setdefault(content_hash, {})
-    for output in outputs:
-        entry[output.key] = {
+    state.outputs.setdefault(content_hash, {}).update(_output_records(outputs))
+
+
+def _output_records(outputs: Iterable[OutputFile]) -> dict[str, dict[str, Any]]:
+    return {
+        output.key: {
             "file": output.path.name,
             "role": output.role,
             "format": output.format,
@@ -373,6 +384,19 @@ def _record_outputs(state: cache.State, content_hash: str, outputs: Iterable[Out
             "height": output.height,
             "bytes": output.bytes,
         }
+        for output in outputs
+    }
+
+
+def _journal(out_dir: Path) -> Callable[[render.RenderResult], None]:
+    """Record each photo's outputs as soon as it is rendered, so a killed run loses no finished work."""
+
+    def note(result: render.RenderResult) -> None:
+        if result.outputs:
+            placeholder = asdict(result.placeholder) if result.placeholder is not None else None
+            cache.journal_outputs(out_dir, result.photo.content_hash, _output_records(result.outputs), placeholder)
+
+    return note
 
 
 def _forget_replaced_outputs(
@@ -409,6 +433,18 @@ def _forget_replaced_outputs(
     state.placeholders = {h: p for h, p in state.placeholders.items() if h in state.outputs}
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: end with the run, even a killed one.
+
+    A worker left behind by `kill -9` would wait forever on its queue and, holding a copy of the
+    run's lock, keep every later run out of the output folder.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the run died before the line above took effect
+        os._exit(1)
+
+
 def _map(
     function: Callable[[T], R],
     items: list[T],
@@ -416,9 +452,11 @@ def _map(
     progress: bool,
     label: str,
     threads: bool = False,
+    on_result: Callable[[R], None] | None = None,
 ) -> list[R]:
     """Run `function` over `items` on the configured number of workers; results in item order.
 
+    `on_result` sees each result as soon as it is ready, in whatever order they finish.
     Rendering uses processes: Pillow releases the GIL in decode and encode but not in the Python
     glue around them, and benchmarks/ measured processes ahead on two cores.
     """
@@ -426,16 +464,26 @@ def _map(
         return []
     workers = min(config.jobs, len(items))
     bar = tqdm(total=len(items), desc=label, unit="photo", disable=not progress, file=sys.stderr, leave=False)
-    results: list[R] = []
+    results: dict[int, R] = {}
+
+    def collect(index: int, result: R) -> None:
+        results[index] = result
+        if on_result is not None:
+            on_result(result)
+        bar.update()
+
     with bar:
         if workers == 1:
-            for item in items:
-                results.append(function(item))
-                bar.update()
-            return results
-        pool: Executor = ThreadPoolExecutor(workers) if threads else ProcessPoolExecutor(workers)
-        with pool:
-            for result in pool.map(function, items):
-                results.append(result)
-                bar.update()
-    return results
+            for index, item in enumerate(items):
+                collect(index, function(item))
+        else:
+            pool: Executor = (
+                ThreadPoolExecutor(workers)
+                if threads
+                else ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+            )
+            with pool:
+                futures = {pool.submit(function, item): index for index, item in enumerate(items)}
+                for future in as_completed(futures):
+                    collect(futures[future], future.result())
+    return [results[index] for index in range(len(items))]

@@ -19,6 +19,7 @@ from PIL import Image, ImageChops, ImageStat
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
+# GALLERY_CORPUS points elsewhere, e.g. from a worktree whose parent folder has no shared corpus.
 CORPUS = Path(os.environ.get("GALLERY_CORPUS") or REPO.parent / "shared" / "corpus")
 
 
