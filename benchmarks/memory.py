@@ -23,7 +23,7 @@ import pillow_heif
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-SEED_PHOTO = REPO / "tests" / "fixtures" / "event" / "prairie_falcon.jpg"
+SEED_PHOTO = REPO / "tests" / "fixtures" / "cameras" / "prairie_falcon.jpg"
 
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent across exec.
 CHILD = """

@@ -5,6 +5,7 @@ test_markup_properties.py (Jekyll's Liquid and kramdown) and test_markup_jekyll.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 from pathlib import Path
@@ -130,10 +131,9 @@ def test_undecodable_file_name_in_alt_text(tmp_path: Path) -> None:
     source = tmp_path / "in"
     source.mkdir()
     shutil.copy(FIXTURES / "event/DSCN0010.jpg", os.fsdecode(bytes(source) + b"/caf\xe9 {{ x }}.jpg"))
-    no_manifest = tmp_path / "config.toml"
-    no_manifest.write_text('[output]\nmanifest = ""\n')
-    completed = run_gallery(
-        "process", source, "--out", tmp_path / "out", "--alt", "{filename}", "--config", no_manifest, "-q"
-    )
+    completed = run_gallery("process", source, "--out", tmp_path / "out", "--alt", "{filename}", "-q")
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.startswith("![caf &#123;&#123; x &#125;&#125;.jpg](")
+    # The undecodable byte shows as U+FFFD, the replacement character, in the block and the manifest.
+    assert completed.stdout.startswith("![caf\ufffd &#123;&#123; x &#125;&#125;.jpg](")
+    manifest = json.loads((tmp_path / "out/in.json").read_text(encoding="utf-8"))
+    assert manifest["photos"][0]["source"] == "caf\ufffd {{ x }}.jpg"
