@@ -113,6 +113,15 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class WatchSettings:
+    """`gallery watch`: when a file counts as fully arrived, how changes are noticed, what a deletion does."""
+
+    settle: float = 1.5
+    poll: bool = False
+    keep_deleted: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     output: OutputSettings = field(default_factory=OutputSettings)
     text: TextSettings = field(default_factory=TextSettings)
@@ -123,6 +132,7 @@ class Config:
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
     @property
     def jobs(self) -> int:
@@ -177,6 +187,9 @@ def _coerce(name: str, value: Any, default: Any, origin: str) -> Any:
     """Check a value against the type of its default; TOML arrays become tuples."""
     if isinstance(default, bool):
         ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(default, tuple):
@@ -218,6 +231,8 @@ def validate(config: Config) -> None:
         raise ConfigError("limits.max_pixels must be positive")
     if config.run.jobs < 0:
         raise ConfigError("run.jobs must be 0 (all cores) or a positive number")
+    if config.watch.settle < 0:
+        raise ConfigError("watch.settle must be 0 or a positive number of seconds")
     if not (config.image.enabled or config.variants.widths):
         raise ConfigError("nothing to write: enable [image] or list some variants.widths")
 

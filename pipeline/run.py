@@ -8,9 +8,10 @@ which the markup is printed.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -94,12 +95,15 @@ def process(
     *,
     prune: bool = False,
     progress: bool | None = None,
+    exclude: Collection[str] = (),
     **overrides: Any,
 ) -> RunResult:
     """Process every photo in `source` into `config.output.dir`; return per-photo results.
 
     `overrides` use `section__key` names (`output__dir="site/img"`); `prune` removes outputs that
-    no current photo needs; `progress` shows a bar on stderr (default: when stderr is a terminal).
+    no current photo needs; `progress` shows a bar on stderr (default: when stderr is a terminal);
+    `exclude` names files of `source` to leave out of this run as if absent (watch mode passes the
+    files still being written).
     """
     started = time.perf_counter()
     config = (config or Config()).with_overrides(**overrides)
@@ -107,7 +111,7 @@ def process(
     out_dir = Path(config.output.dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with cache.output_lock(out_dir):
-        return _run(source, out_dir, config, prune, _show_progress(config, progress), started)
+        return _run(source, out_dir, config, prune, _show_progress(config, progress), started, exclude)
 
 
 def _show_progress(config: Config, progress: bool | None) -> bool:
@@ -116,10 +120,12 @@ def _show_progress(config: Config, progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
 
 
-def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: bool, started: float) -> RunResult:
+def _run(
+    source: Path, out_dir: Path, config: Config, prune: bool, progress: bool, started: float, exclude: Collection[str]
+) -> RunResult:
     cache.remove_stale_temp_files(out_dir)
     state = cache.State() if config.run.force else cache.load_state(out_dir)
-    candidates, failures, warnings = ingest.find_candidates(source, config)
+    candidates, failures, warnings = ingest.find_candidates(source, config, exclude)
     photos = _without_duplicates(_inspect_all(candidates, state, config, failures), warnings)
     photos = ingest.capture_order(photos)
 
@@ -161,7 +167,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         photos=tuple(photo_results),
         failures=tuple(failures),
         warnings=tuple(warnings),
-        bytes_in=sum(photo.source.stat().st_size for photo in photo_results if photo.rendered),
+        bytes_in=sum(photo.size for photo, result in finished if result.rendered),  # the source may be gone now
         bytes_out=sum(o.bytes for photo in photo_results for o in photo.outputs),
         seconds=time.perf_counter() - started,
     )
@@ -441,9 +447,20 @@ def _map(
                 results.append(function(item))
                 bar.update()
             return results
-        pool: Executor = ThreadPoolExecutor(workers) if threads else ProcessPoolExecutor(workers)
-        with pool:
+        pool: Executor = (
+            ThreadPoolExecutor(workers) if threads else ProcessPoolExecutor(workers, initializer=_ignore_interrupts)
+        )
+        try:
             for result in pool.map(function, items):
                 results.append(result)
                 bar.update()
+        finally:
+            # On Ctrl-C, photos already in a worker's hands finish; queued ones never start.
+            pool.shutdown(cancel_futures=True)
     return results
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group; only the parent decides what it means, so workers
+    finish their photo instead of dying with a traceback each."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,0 +1,327 @@
+"""`gallery watch` as a real process on a real folder: arrivals, uploads in progress, temporary
+names, bad files, deletions, signals and restarts. Every wait polls with a timeout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from PIL import Image
+
+import pipeline
+from pipeline import cache, emit
+from pipeline.cli import app
+from pipeline.ingest import is_temporary_name
+from pipeline.watch import decodes_whole
+
+from .conftest import FIXTURES, REPO, image_difference, run_gallery
+from .test_process import EVENT_ORDER
+
+EVENT = FIXTURES / "event"
+TIMEOUT = 30.0
+
+
+def wait_for(condition: Callable[[], object], what: str | Callable[[], str], timeout: float = TIMEOUT) -> object:
+    """Poll `condition` until it returns something true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what if isinstance(what, str) else what()}")
+
+
+class Watch:
+    """`python -m pipeline watch` in a subprocess, with its stderr collected line by line."""
+
+    def __init__(self, work: Path, *args: str | Path) -> None:
+        self.work = work
+        self.uploads, self.out, self.post = work / "uploads", work / "out", work / "post.md"
+        self.manifest = self.out / "w.json"
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "pipeline", "watch", self.uploads, "--out", self.out, "--name", "w"),
+                *("--title", "W", "--post-file", self.post, "--settle", "0.5", "--jobs", "2", *args),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            start_new_session=True,  # Ctrl-C is simulated by signalling the whole group
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def batches(self) -> list[str]:
+        return [line for line in self.lines if " photos: " in line]
+
+    def block(self) -> list[str]:
+        """The lines between the post's gallery markers."""
+        if not self.post.exists():
+            return []
+        text = self.post.read_text()
+        start, end = text.find(emit.POST_START), text.find(emit.POST_END)
+        return text[start + len(emit.POST_START) : end].strip("\n").splitlines()
+
+    def sources(self) -> list[str]:
+        """Source names in the manifest, in block order."""
+        if not self.manifest.exists():
+            return []
+        return [photo["source"] for photo in json.loads(self.manifest.read_text())["photos"]]
+
+    def outputs(self) -> set[str]:
+        return {p.name for p in self.out.glob("w-*")}
+
+    def listed(self) -> set[str]:
+        """Output files the manifest lists."""
+        photos = json.loads(self.manifest.read_text())["photos"]
+        return {output["file"] for photo in photos for output in photo["outputs"]}
+
+    def wait_for_sources(self, names: list[str]) -> None:
+        wait_for(
+            lambda: self.sources() == names and len(self.block()) == len(names), lambda: f"block of {names}\n{self.log}"
+        )
+
+    def stop(self, how: Callable[[subprocess.Popen], None] | None = None) -> tuple[int, str]:
+        (how or (lambda p: p.send_signal(signal.SIGTERM)))(self.process)
+        stdout, _ = self.process.communicate(timeout=TIMEOUT)
+        self.reader.join(timeout=5)
+        return self.process.returncode, stdout
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Callable[..., Watch]]:
+    started: list[Watch] = []
+
+    def begin(*args: str | Path) -> Watch:
+        (tmp_path / "uploads").mkdir(exist_ok=True)
+        started.append(Watch(tmp_path, *args))
+        return started[-1]
+
+    yield begin
+    for watch in started:
+        watch.kill()
+
+
+def copy_in(watch: Watch, *names: str, source: Path = EVENT) -> None:
+    """Copy like an upload that finishes at once: to a temporary name, then rename."""
+    for name in names:
+        temp = watch.uploads / f"{name}.part"
+        shutil.copy(source / name, temp)
+        os.replace(temp, watch.uploads / name)
+
+
+def assert_consistent(watch: Watch) -> None:
+    """Block, manifest and output folder tell the same story."""
+    manifest = json.loads(watch.manifest.read_text())
+    assert watch.block() == [photo["markdown"] for photo in manifest["photos"]]
+    assert watch.outputs() == watch.listed()
+
+
+def test_arrivals_deletions_signal_and_restart(start: Callable[..., Watch]) -> None:
+    watch = start()
+    copy_in(watch, "DSCN0010.jpg", "kodak-dc240.jpg")
+    watch.wait_for_sources(["kodak-dc240.jpg", "DSCN0010.jpg"])
+    assert_consistent(watch)
+
+    copy_in(watch, "prairie_falcon.jpg", "arrow.heic")
+    expected = [
+        name for name in EVENT_ORDER if name in {"DSCN0010.jpg", "kodak-dc240.jpg", "prairie_falcon.jpg", "arrow.heic"}
+    ]
+    watch.wait_for_sources(expected)
+    assert_consistent(watch)
+
+    (watch.uploads / "DSCN0010.jpg").unlink()
+    expected.remove("DSCN0010.jpg")
+    watch.wait_for_sources(expected)
+    wait_for(lambda: watch.outputs() == watch.listed(), "outputs of the deleted photo to go")
+    assert_consistent(watch)
+
+    code, stdout = watch.stop()
+    assert code == 0, watch.log
+    assert stdout.splitlines() == watch.block(), "stdout carries the final block and nothing else"
+    assert "Traceback" not in watch.log
+    assert_consistent(watch)
+    assert any("1 deleted (DSCN0010.jpg)" in line for line in watch.batches()), watch.log
+
+    snapshot = {p.name: p.stat().st_mtime_ns for p in watch.out.glob("w-*")}
+    again = start()
+    wait_for(again.batches, lambda: f"the restart's first batch\n{again.log}")
+    code, stdout = again.stop()
+    assert code == 0
+    assert "0 rendered" in again.batches()[0] and "3 unchanged" in again.batches()[0], again.log
+    assert {p.name: p.stat().st_mtime_ns for p in watch.out.glob("w-*")} == snapshot, "nothing may be redone"
+    assert stdout.splitlines() == watch.block()
+
+
+def test_upload_in_progress_is_never_read(start: Callable[..., Watch]) -> None:
+    """A photo written in chunks over several seconds, with a stall longer than the settle period:
+    no output before the last chunk, a correct one after."""
+    watch = start()
+    wait_for(watch.batches, "the first (empty) batch")
+    data = (EVENT / "DSCN0010.jpg").read_bytes()
+    chunks = [data[i : i + len(data) // 12 + 1] for i in range(0, len(data), len(data) // 12 + 1)]
+    target = watch.uploads / "IMG_0001.jpg"
+    with target.open("wb") as handle:
+        for index, chunk in enumerate(chunks):
+            handle.write(chunk)
+            handle.flush()
+            assert not list(watch.out.glob("w-*")), f"output appeared before chunk {index + 1}/{len(chunks)}"
+            time.sleep(1.2 if index == len(chunks) // 2 else 0.2)  # pacing the upload, not an assertion
+    finished = time.time_ns()
+    watch.wait_for_sources(["IMG_0001.jpg"])
+    main = watch.out / "w-01.jpeg"
+    assert main.stat().st_mtime_ns >= finished
+    with Image.open(main) as output, Image.open(EVENT / "DSCN0010.jpg") as original:
+        assert output.size == original.size
+        assert image_difference(output, original) < 3, "the output must show the whole photo"
+    code, _ = watch.stop()
+    assert code == 0 and "error" not in watch.log, watch.log
+
+
+def test_temporary_names_and_bad_files(start: Callable[..., Watch]) -> None:
+    watch = start()
+    copy_in(watch, "DSCN0010.jpg")
+    watch.wait_for_sources(["DSCN0010.jpg"])
+    for temporary in ("kodak-dc240.jpg.part", "kodak-dc240.jpg.crdownload", "kodak-dc240.jpg.tmp", "kodak-dc240.jpg~"):
+        shutil.copy(EVENT / "kodak-dc240.jpg", watch.uploads / temporary)
+    shutil.copy(EVENT / "kodak-dc240.jpg", watch.uploads / "._kodak-dc240.jpg")
+    shutil.copy(FIXTURES / "edge/truncated_jpeg.jpg", watch.uploads / "cut.jpg")
+    (watch.uploads / "fake.jpg").write_text("this is not a JPEG")
+    copy_in(watch, "prairie_falcon.jpg")
+    watch.wait_for_sources(["DSCN0010.jpg", "prairie_falcon.jpg"])
+    wait_for(
+        lambda: "cut.jpg" in watch.log and "fake.jpg" in watch.log, lambda: f"both bad files reported\n{watch.log}"
+    )
+
+    os.replace(watch.uploads / "kodak-dc240.jpg.part", watch.uploads / "kodak-dc240.jpg")
+    watch.wait_for_sources(["kodak-dc240.jpg", "DSCN0010.jpg", "prairie_falcon.jpg"])
+    # The bad file changes into a good photo: it is tried again.
+    shutil.copy(EVENT / "canon_hdr_NO.jpg", watch.uploads / "fake.jpg")
+    watch.wait_for_sources(["kodak-dc240.jpg", "DSCN0010.jpg", "fake.jpg", "prairie_falcon.jpg"])  # by capture time
+    assert watch.process.poll() is None, "the watcher keeps running"
+
+    code, _ = watch.stop()
+    assert code == 0
+    errors = [line for line in watch.lines if line.startswith("error:")]
+    assert len(errors) == 2, f"each bad file is reported once:\n{watch.log}"
+    assert any("cut.jpg" in line and "truncated" in line for line in errors), errors
+    assert any("fake.jpg" in line and "not an image" in line for line in errors), errors
+    assert_consistent(watch)
+
+
+def test_ctrl_c_finishes_the_batch_in_hand(start: Callable[..., Watch]) -> None:
+    watch = start()
+    copy_in(watch, "DSCN0010.jpg", "kodak-dc240.jpg", "prairie_falcon.jpg", "canon_hdr_NO.jpg")
+    wait_for(lambda: list(watch.out.glob("w-*")), "the batch to start writing")
+    code, stdout = watch.stop(lambda p: os.killpg(p.pid, signal.SIGINT))  # what Ctrl-C in a terminal does
+    assert code == 0, watch.log
+    assert "Traceback" not in watch.log and "KeyboardInterrupt" not in watch.log, watch.log
+    assert_consistent(watch)
+    assert stdout.splitlines() == watch.block()
+
+
+def test_polling_and_keep_deleted(start: Callable[..., Watch]) -> None:
+    watch = start("--poll", "--keep-deleted")
+    wait_for(lambda: "polling" in watch.log, "the start line")
+    copy_in(watch, "kodak-dc240.jpg")
+    watch.wait_for_sources(["kodak-dc240.jpg"])
+    outputs = sorted(p.name for p in watch.out.glob("w-*"))
+    (watch.uploads / "kodak-dc240.jpg").unlink()
+    watch.wait_for_sources([])
+    assert sorted(p.name for p in watch.out.glob("w-*")) == outputs, "--keep-deleted keeps the files"
+    assert watch.stop()[0] == 0
+
+
+def test_waits_while_another_run_holds_the_output(start: Callable[..., Watch]) -> None:
+    watch = start()
+    wait_for(watch.batches, "the first batch")
+    with cache.output_lock(watch.out):
+        copy_in(watch, "kodak-dc240.jpg")
+        wait_for(
+            lambda: "waiting: another gallery run" in watch.log, lambda: f"the watcher to notice the lock\n{watch.log}"
+        )
+        assert not list(watch.out.glob("w-*"))
+    watch.wait_for_sources(["kodak-dc240.jpg"])
+    assert watch.stop()[0] == 0
+
+
+def test_once_processes_and_exits(tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    for name in ("DSCN0010.jpg", "kodak-dc240.jpg"):
+        shutil.copy(EVENT / name, uploads)
+    args = ("watch", uploads, "--once", "--out", tmp_path / "out", "--name", "o", "--title", "T", "--settle", "0.2")
+    first = run_gallery(*args, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        '![T]({{ site.baseurl }}/assets/img/o-01.jpeg "T")',
+        '![T]({{ site.baseurl }}/assets/img/o-02.jpeg "T")',
+    ]
+    (uploads / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    second = run_gallery(*args, timeout=60)
+    assert second.returncode == 1, "a failed photo fails --once, as it fails process"
+    assert "broken.jpg" in second.stderr and "0 rendered" in second.stderr
+    assert second.stdout == first.stdout
+
+
+def test_watch_takes_every_option_of_process() -> None:
+    """Options are defined once: a flag added to `process` reaches `watch` without another edit."""
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    process_options = {name for param in commands["process"].params for name in param.opts}
+    watch_options = {name for param in commands["watch"].params for name in param.opts}
+    assert process_options - watch_options == {"--prune"}, "watch replaces --prune by --keep-deleted"
+    assert {"--settle", "--poll", "--once", "--keep-deleted"} <= watch_options
+
+
+def test_process_skips_temporary_names_and_excluded_files(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(EVENT / "DSCN0010.jpg", source)
+    shutil.copy(EVENT / "kodak-dc240.jpg", source / "kodak-dc240.jpg.crdownload")
+    shutil.copy(EVENT / "prairie_falcon.jpg", source)
+    result = pipeline.process(source, output__dir=str(tmp_path / "out"), exclude={"prairie_falcon.jpg"})
+    assert result.ok and [photo.source.name for photo in result.photos] == ["DSCN0010.jpg"]
+    names = ["a.jpg.part", "A.JPG.PART", "a.jpg.partial", "a.crdownload", "a.tmp", "a.jpg~", ".a.jpg", "._a.jpg"]
+    assert all(is_temporary_name(name) for name in names)
+    assert not any(is_temporary_name(name) for name in ("a.jpg", "party.jpg", "a.tmp.jpg", "IMG_0001.HEIC"))
+
+
+@pytest.mark.parametrize("name", ["DSCN0010.jpg", "arrow.heic"])
+def test_a_cut_off_file_does_not_decode_whole(name: str, tmp_path: Path) -> None:
+    data = (EVENT / name).read_bytes()
+    whole, cut = tmp_path / f"whole-{name}", tmp_path / f"cut-{name}"
+    whole.write_bytes(data)
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    config = pipeline.Config()
+    assert decodes_whole(whole, config)
+    assert not decodes_whole(cut, config)
+    assert not decodes_whole(FIXTURES / "edge/truncated_jpeg.jpg", config)
+    (tmp_path / "notes.jpg").write_text("not an image at all: process reports it")
+    assert decodes_whole(tmp_path / "notes.jpg", config)
