@@ -105,14 +105,15 @@ class Watch:
 
     def stop(self, how: Callable[[subprocess.Popen], None] | None = None) -> tuple[int, str]:
         (how or (lambda p: p.send_signal(signal.SIGTERM)))(self.process)
-        stdout, _ = self.process.communicate(timeout=TIMEOUT)
+        self.process.wait(timeout=TIMEOUT)  # the block on stdout is far below a pipe's capacity
         self.reader.join(timeout=5)
-        return self.process.returncode, stdout
+        assert self.process.stdout is not None
+        return self.process.returncode, self.process.stdout.read()
 
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
-            self.process.communicate()
+            self.process.wait()
 
 
 @pytest.fixture
@@ -238,13 +239,18 @@ def test_temporary_names_and_bad_files(start: Callable[..., Watch]) -> None:
 
 def test_ctrl_c_finishes_the_batch_in_hand(start: Callable[..., Watch]) -> None:
     watch = start()
-    copy_in(watch, "DSCN0010.jpg", "kodak-dc240.jpg", "prairie_falcon.jpg", "canon_hdr_NO.jpg")
+    wait_for(watch.batches, "the first (empty) batch")
+    jpegs = [name for name in EVENT_ORDER if name.endswith(".jpg")]
+    copy_in(watch, *jpegs)
     wait_for(lambda: list(watch.out.glob("w-*")), "the batch to start writing")
     code, stdout = watch.stop(lambda p: os.killpg(p.pid, signal.SIGINT))  # what Ctrl-C in a terminal does
     assert code == 0, watch.log
     assert "Traceback" not in watch.log and "KeyboardInterrupt" not in watch.log, watch.log
+    stops = [n for n, line in enumerate(watch.lines) if "stopping" in line]
+    assert len(stops) == 1, f"only the watcher itself answers Ctrl-C, not its workers:\n{watch.log}"
+    assert len(watch.batches()) == 2 and f"{len(jpegs)} new" in watch.lines[-1], "the batch in hand was finished"
     assert_consistent(watch)
-    assert stdout.splitlines() == watch.block()
+    assert stdout.splitlines() == watch.block() and len(watch.block()) == len(jpegs)
 
 
 def test_polling_and_keep_deleted(start: Callable[..., Watch]) -> None:
