@@ -196,7 +196,11 @@ def watch_command(
         bool, typer.Option("--poll", help="Poll instead of file-system events (network mounts are polled anyway).")
     ] = False,
     keep_deleted: Annotated[
-        bool, typer.Option("--keep-deleted", help="Keep the outputs of deleted photos (their lines still go).")
+        bool,
+        typer.Option(
+            "--keep-deleted",
+            help="Keep photos whose source is deleted, outputs and line (phone syncs that move files).",
+        ),
     ] = False,
     once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit (for cron or CI).")] = False,
 ) -> None:

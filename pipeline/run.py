@@ -96,6 +96,7 @@ def process(
     prune: bool = False,
     progress: bool | None = None,
     exclude: Collection[str] = (),
+    keep_deleted: bool = False,
     **overrides: Any,
 ) -> RunResult:
     """Process every photo in `source` into `config.output.dir`; return per-photo results.
@@ -103,7 +104,8 @@ def process(
     `overrides` use `section__key` names (`output__dir="site/img"`); `prune` removes outputs that
     no current photo needs; `progress` shows a bar on stderr (default: when stderr is a terminal);
     `exclude` names files of `source` to leave out of this run as if absent (watch mode passes the
-    files still being written).
+    files still being written); `keep_deleted` keeps photos of the last run whose source file is
+    gone, with their outputs, as long as those outputs are still there.
     """
     started = time.perf_counter()
     config = (config or Config()).with_overrides(**overrides)
@@ -111,7 +113,8 @@ def process(
     out_dir = Path(config.output.dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with cache.output_lock(out_dir):
-        return _run(source, out_dir, config, prune, _show_progress(config, progress), started, exclude)
+        options = _RunOptions(prune, _show_progress(config, progress), exclude, keep_deleted)
+        return _run(source, out_dir, config, options, started)
 
 
 def _show_progress(config: Config, progress: bool | None) -> bool:
@@ -120,13 +123,22 @@ def _show_progress(config: Config, progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
 
 
-def _run(
-    source: Path, out_dir: Path, config: Config, prune: bool, progress: bool, started: float, exclude: Collection[str]
-) -> RunResult:
+@dataclass(frozen=True)
+class _RunOptions:
+    prune: bool
+    progress: bool
+    exclude: Collection[str]
+    keep_deleted: bool
+
+
+def _run(source: Path, out_dir: Path, config: Config, options: _RunOptions, started: float) -> RunResult:
+    prune, progress = options.prune, options.progress
     cache.remove_stale_temp_files(out_dir)
     state = cache.State() if config.run.force else cache.load_state(out_dir)
-    candidates, failures, warnings = ingest.find_candidates(source, config, exclude)
+    candidates, failures, warnings = ingest.find_candidates(source, config, options.exclude)
     photos = _without_duplicates(_inspect_all(candidates, state, config, failures), warnings)
+    if options.keep_deleted:
+        photos += _deleted_sources(source, state, photos)
     photos = ingest.capture_order(photos)
 
     folder = source.resolve().name
@@ -193,6 +205,20 @@ def _inspect_all(
         else:
             failures.append(outcome)
     return photos
+
+
+def _deleted_sources(source: Path, state: cache.State, present: list[SourcePhoto]) -> list[SourcePhoto]:
+    """Photos of this folder that the record knows and that are gone, unless present under another name."""
+    folder = source.resolve()
+    hashes = {photo.content_hash for photo in present}
+    deleted = []
+    for key, known in state.sources.items():
+        path = Path(key)
+        kept = known["hash"] in state.outputs and known["hash"] not in hashes
+        if kept and path.parent == folder and not path.exists():
+            deleted.append(_photo_from_state(Candidate(path, known["format"], known["size"], known["mtime_ns"]), known))
+            hashes.add(known["hash"])
+    return deleted
 
 
 def _without_duplicates(photos: list[SourcePhoto], warnings: list[Problem]) -> list[SourcePhoto]:

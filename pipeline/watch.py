@@ -167,7 +167,11 @@ class Watcher:
         before = self.processed
         try:
             result = process(
-                self.source, self.config, prune=not self.config.watch.keep_deleted, exclude=readiness.exclude
+                self.source,
+                self.config,
+                prune=True,
+                exclude=readiness.exclude,
+                keep_deleted=self.config.watch.keep_deleted,
             )
         except (LockedError, OSError) as error:
             # Another run holds the output folder, or the disk hiccuped: try again shortly.
@@ -199,7 +203,7 @@ class Watcher:
         gone = [n for n in before if n not in self.arrivals]
         came = ", ".join(
             f"{len(names)} {label} ({_names(names)})"
-            for names, label in ((new, "new"), (changed, "changed"), (gone, "deleted"))
+            for names, label in ((new, "new"), (changed, "changed"), (gone, self._deleted_label))
             if names
         )
         rendered = [photo for photo in result.photos if photo.rendered]
@@ -212,6 +216,10 @@ class Watcher:
             f"{len(rendered)} rendered ({files} files, {written / 1e6:.1f} MB), {result.unchanged} unchanged"
             f"{failed}{target}; {result.seconds:.1f} s"
         )
+
+    @property
+    def _deleted_label(self) -> str:
+        return "deleted, kept" if self.config.watch.keep_deleted else "deleted"
 
     @property
     def failures(self) -> list[str]:

@@ -258,10 +258,12 @@ def test_polling_and_keep_deleted(start: Callable[..., Watch]) -> None:
     wait_for(lambda: "polling" in watch.log, "the start line")
     copy_in(watch, "kodak-dc240.jpg")
     watch.wait_for_sources(["kodak-dc240.jpg"])
-    outputs = sorted(p.name for p in watch.out.glob("w-*"))
+    copy_in(watch, "DSCN0010.jpg")
+    watch.wait_for_sources(["kodak-dc240.jpg", "DSCN0010.jpg"])
     (watch.uploads / "kodak-dc240.jpg").unlink()
-    watch.wait_for_sources([])
-    assert sorted(p.name for p in watch.out.glob("w-*")) == outputs, "--keep-deleted keeps the files"
+    wait_for(lambda: "1 deleted, kept (kodak-dc240.jpg)" in watch.log, lambda: f"the deletion\n{watch.log}")
+    assert watch.sources() == ["kodak-dc240.jpg", "DSCN0010.jpg"], "--keep-deleted keeps the photo in the block"
+    assert_consistent(watch)
     assert watch.stop()[0] == 0
 
 
@@ -331,3 +333,19 @@ def test_a_cut_off_file_does_not_decode_whole(name: str, tmp_path: Path) -> None
     assert not decodes_whole(FIXTURES / "edge/truncated_jpeg.jpg", config)
     (tmp_path / "notes.jpg").write_text("not an image at all: process reports it")
     assert decodes_whole(tmp_path / "notes.jpg", config)
+
+
+def test_keep_deleted_keeps_photos_whose_source_went(tmp_path: Path) -> None:
+    source, out = tmp_path / "in", str(tmp_path / "out")
+    source.mkdir()
+    for name in ("DSCN0010.jpg", "kodak-dc240.jpg", "prairie_falcon.jpg"):
+        shutil.copy(EVENT / name, source)
+    first = pipeline.process(source, output__dir=out, output__name="k")
+    (source / "DSCN0010.jpg").unlink()
+    os.replace(source / "prairie_falcon.jpg", source / "renamed.jpg")  # a rename is not a deletion
+    kept = pipeline.process(source, output__dir=out, output__name="k", prune=True, keep_deleted=True)
+    assert kept.ok and kept.processed == 0
+    assert [p.source.name for p in kept.photos] == ["kodak-dc240.jpg", "DSCN0010.jpg", "renamed.jpg"]
+    assert kept.markdown == first.markdown and all(o.path.exists() for p in kept.photos for o in p.outputs)
+    dropped = pipeline.process(source, output__dir=out, output__name="k", prune=True)
+    assert [p.source.name for p in dropped.photos] == ["kodak-dc240.jpg", "renamed.jpg"]
