@@ -309,6 +309,10 @@ def watch(
     source = Path(source)
     if not source.is_dir():
         raise PhotoError(f"{source} is not a folder")
+    written = [Path(config.output.dir), *([Path(config.output.post_file).parent] if config.output.post_file else [])]
+    if any(folder.resolve() == source.resolve() for folder in written):
+        # Each batch's own writes would look like new uploads and start the next batch.
+        raise PhotoError(f"write the image set and the post outside {source}: it is the folder being watched")
     stop = stop or threading.Event()
     settle = config.watch.settle
     polling = config.watch.poll or on_network_mount(source)

@@ -349,3 +349,13 @@ def test_keep_deleted_keeps_photos_whose_source_went(tmp_path: Path) -> None:
     assert kept.markdown == first.markdown and all(o.path.exists() for p in kept.photos for o in p.outputs)
     dropped = pipeline.process(source, output__dir=out, output__name="k", prune=True)
     assert [p.source.name for p in dropped.photos] == ["kodak-dc240.jpg", "renamed.jpg"]
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    missing = run_gallery("watch", tmp_path / "nope", "--once")
+    assert missing.returncode == 2 and "is not a folder" in missing.stderr
+    # Outputs written into the watched folder would look like new uploads, batch after batch.
+    inside = run_gallery("watch", tmp_path, "--out", tmp_path, "--once")
+    assert inside.returncode == 2 and "outside" in inside.stderr
+    bad = run_gallery("watch", tmp_path, "--settle", "-1", "--once")
+    assert bad.returncode == 2 and "watch.settle" in bad.stderr
