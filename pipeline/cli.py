@@ -216,11 +216,11 @@ def watch_command(
     one line on stderr; a bad file is reported once and retried when it changes. Ctrl-C or SIGTERM
     finishes the batch in hand, writes the block and exits 0; the final block is printed on stdout.
     """
-    config = invocation.config.with_overrides(
-        watch__settle=settle, watch__poll=poll or None, watch__keep_deleted=keep_deleted or None
-    )
     stop = threading.Event()
     try:
+        config = invocation.config.with_overrides(
+            watch__settle=settle, watch__poll=poll or None, watch__keep_deleted=keep_deleted or None
+        )
         with stop_on_signals(stop):
             watcher = watch(invocation.source, config, once=once, stop=stop)
     except (ConfigError, PhotoError) as error:
