@@ -35,6 +35,8 @@ PHOTOS_PER_WORKER = 8
 # A file that stopped changing but does not decode yet (a stalled upload) gets this many settle
 # periods more before `process` sees it and reports what is wrong with it.
 STALLED_SETTLE_PERIODS = 5
+# How a complete file of each format ends (trailing zero padding aside).
+_LAST_BYTES = {"jpeg": b"\xff\xd9", "png": b"IEND\xaeB`\x82", "gif": b";"}
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "glusterfs", "davfs", "fuse.sshfs", "fuse.rclone"}
 )
@@ -133,7 +135,7 @@ class Watcher:
             elif (
                 self.processed.get(name) != arrival.stat
                 and quiet < settle * STALLED_SETTLE_PERIODS
-                and not self._decodes(name, arrival.stat)
+                and not self._whole(name, arrival.stat)
             ):
                 settling.add(name)
             else:
@@ -145,10 +147,10 @@ class Watcher:
             del ready[name]
         return _Readiness(ready, frozenset(settling), frozenset(failed), deferred)
 
-    def _decodes(self, name: str, stat: Stat) -> bool:
+    def _whole(self, name: str, stat: Stat) -> bool:
         known = self.complete.get(name)
         if known is None or known[0] != stat:
-            known = (stat, decodes_whole(self.source / name, self.config))
+            known = (stat, is_whole_image(self.source / name, self.config))
             self.complete[name] = known
         return known[1]
 
@@ -231,20 +233,33 @@ def _names(names: list[str], shown: int = 3) -> str:
     return ", ".join(sorted(names)[:shown]) + more
 
 
-def decodes_whole(path: Path, config: Config) -> bool:
+def is_whole_image(path: Path, config: Config) -> bool:
     """Whether a file that stopped growing holds a whole image rather than the start of an upload.
 
-    Files that are not images by content pass: `process` says what they are. HEIF and AVIF are
-    checked by their box structure (decoding HEVC is slow); the others are decoded, JPEG at 1/8
-    scale, which still reads every byte of the compressed data.
+    Files that are not images by content pass: `process` says what they are. Most formats show
+    completeness in their structure: JPEG ends with its end-of-image marker, PNG with its IEND
+    chunk, GIF with its trailer; WebP's header and HEIF/AVIF's boxes give the file's length.
+    Anything else (TIFF, a JPEG with data appended such as a motion photo) is decoded, JPEG at
+    1/8 scale, which still reads every byte of the compressed data.
     """
     try:
+        size = path.stat().st_size
         with path.open("rb") as handle:
-            kind = ingest.sniff(handle.read(64))
+            head = handle.read(64)
+            handle.seek(max(0, size - 64))
+            tail = handle.read(64)
+        kind = ingest.sniff(head)
         if kind is None:
             return True
         if kind in ("heif", "avif"):
             return _boxes_fill_file(path)
+        if kind == "webp":
+            return int.from_bytes(head[4:8], "little") + 8 <= size
+        ending = _LAST_BYTES.get(kind)
+        if ending and tail.rstrip(b"\x00").endswith(ending):
+            return True
+        if kind == "gif":
+            return False  # Pillow decodes only the first frame: no proof that the others are there
         with ingest.open_image(path, config) as image:
             image.draft(image.mode, (image.width // 8, image.height // 8))
             image.load()

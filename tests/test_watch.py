@@ -22,7 +22,7 @@ import pipeline
 from pipeline import cache, emit
 from pipeline.cli import app
 from pipeline.ingest import is_temporary_name
-from pipeline.watch import decodes_whole
+from pipeline.watch import is_whole_image
 
 from .conftest import FIXTURES, REPO, image_difference, run_gallery
 from .test_process import EVENT_ORDER
@@ -321,18 +321,29 @@ def test_process_skips_temporary_names_and_excluded_files(tmp_path: Path) -> Non
     assert not any(is_temporary_name(name) for name in ("a.jpg", "party.jpg", "a.tmp.jpg", "IMG_0001.HEIC"))
 
 
-@pytest.mark.parametrize("name", ["DSCN0010.jpg", "arrow.heic"])
-def test_a_cut_off_file_does_not_decode_whole(name: str, tmp_path: Path) -> None:
-    data = (EVENT / name).read_bytes()
-    whole, cut = tmp_path / f"whole-{name}", tmp_path / f"cut-{name}"
+@pytest.mark.parametrize(
+    "fixture",
+    ["event/DSCN0010.jpg", "event/arrow.heic", "edge/transparent.png", "edge/transparent.webp", "edge/chi.gif"],
+)
+def test_a_cut_off_file_is_not_whole(fixture: str, tmp_path: Path) -> None:
+    data = (FIXTURES / fixture).read_bytes()
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
     whole.write_bytes(data)
     cut.write_bytes(data[: len(data) * 2 // 3])
     config = pipeline.Config()
-    assert decodes_whole(whole, config)
-    assert not decodes_whole(cut, config)
-    assert not decodes_whole(FIXTURES / "edge/truncated_jpeg.jpg", config)
+    assert is_whole_image(whole, config)
+    assert not is_whole_image(cut, config)
+
+
+def test_whole_image_edge_cases(tmp_path: Path) -> None:
+    config = pipeline.Config()
+    assert not is_whole_image(FIXTURES / "edge/truncated_jpeg.jpg", config)
+    # Data after the end-of-image marker (motion photos append a video): decoded, and whole.
+    trailer = tmp_path / "motion.jpg"
+    trailer.write_bytes((EVENT / "DSCN0010.jpg").read_bytes() + b"ftypmp42" + bytes(5000))
+    assert is_whole_image(trailer, config)
     (tmp_path / "notes.jpg").write_text("not an image at all: process reports it")
-    assert decodes_whole(tmp_path / "notes.jpg", config)
+    assert is_whole_image(tmp_path / "notes.jpg", config)
 
 
 def test_keep_deleted_keeps_photos_whose_source_went(tmp_path: Path) -> None:
