@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -130,12 +131,14 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Watch]]:
         watch.kill()
 
 
-def copy_in(watch: Watch, *names: str, source: Path = EVENT) -> None:
-    """Copy like an upload that finishes at once: to a temporary name, then rename."""
-    for name in names:
-        temp = watch.uploads / f"{name}.part"
-        shutil.copy(source / name, temp)
-        os.replace(temp, watch.uploads / name)
+def copy_in(watch: Watch, *paths: str | Path) -> None:
+    """Drop files in together, as a sync client does: each is copied under a temporary name, then
+    all are renamed within a millisecond. Names are relative to the event fixtures."""
+    temps = [(EVENT / path, watch.uploads / f"{Path(path).name}.part") for path in paths]
+    for path, temp in temps:
+        shutil.copy(path, temp)
+    for _, temp in temps:
+        os.replace(temp, temp.with_suffix(""))
 
 
 def assert_consistent(watch: Watch) -> None:
@@ -248,9 +251,27 @@ def test_ctrl_c_finishes_the_batch_in_hand(start: Callable[..., Watch]) -> None:
     assert "Traceback" not in watch.log and "KeyboardInterrupt" not in watch.log, watch.log
     stops = [n for n, line in enumerate(watch.lines) if "stopping" in line]
     assert len(stops) == 1, f"only the watcher itself answers Ctrl-C, not its workers:\n{watch.log}"
-    assert len(watch.batches()) == 2 and f"{len(jpegs)} new" in watch.lines[-1], "the batch in hand was finished"
+    assert stops[0] < len(watch.lines) - 1 and " photos: " in watch.lines[-1], "the batch in hand was finished"
     assert_consistent(watch)
-    assert stdout.splitlines() == watch.block() and len(watch.block()) == len(jpegs)
+    assert stdout.splitlines() == watch.block() and watch.block()
+
+
+def test_a_burst_is_processed_in_batches(start: Callable[..., Watch]) -> None:
+    watch = start("--width", "160", "--max-edge", "320")  # small outputs: the batching is under test
+    wait_for(watch.batches, "the first (empty) batch")
+    burst = [*(FIXTURES / "orientation").glob("*.jpg"), *(FIXTURES / "cameras").glob("*.jpg"), *EVENT.glob("*.jpg")]
+    copy_in(watch, *burst)
+
+    def arrived() -> int:
+        return sum(int(re.search(r"(\d+) new", line)[1]) for line in watch.batches() if " new " in line)
+
+    wait_for(lambda: arrived() == len(burst), lambda: f"batches of all {len(burst)} photos\n{watch.log}")
+    batches = watch.batches()[1:]
+    # 2 workers take 16 photos a batch; files that settle a moment later make at most one more.
+    assert 2 <= len(batches) <= 3, watch.log
+    assert "16 new" in batches[0] or "16 new" in batches[1], watch.log
+    assert_consistent(watch)
+    assert watch.stop()[0] == 0
 
 
 def test_polling_and_keep_deleted(start: Callable[..., Watch]) -> None:
