@@ -11,6 +11,7 @@ that check is handed over anyway after a longer wait, so that `process` can say 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -289,19 +290,21 @@ def _boxes_fill_file(path: Path) -> bool:
     return offset == size
 
 
-def on_network_mount(path: Path) -> bool:
-    """Whether `path` lies on NFS, SMB, sshfs and the like, where events from other machines never arrive."""
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return False
+def on_network_mount(path: Path, mounts: str | None = None) -> bool:
+    """Whether `path` lies on NFS, SMB, sshfs and the like, where events from other machines never
+    arrive. `mounts` is the mount table in /proc/mounts format (read from there by default)."""
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text()
+        except OSError:
+            return False
     target = str(path.resolve())
     best, kind = "", ""
-    for line in mounts:
+    for line in mounts.splitlines():
         fields = line.split()
         if len(fields) < 3:
             continue
-        point = fields[1].encode().decode("unicode_escape")  # `\040` is a space in /proc/mounts
+        point = re.sub(r"\\([0-7]{3})", lambda code: chr(int(code[1], 8)), fields[1])  # `\040` is a space
         if (target == point or target.startswith(point.rstrip("/") + "/")) and len(point) > len(best):
             best, kind = point, fields[2]
     return kind in NETWORK_FILESYSTEMS

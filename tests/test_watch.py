@@ -23,7 +23,7 @@ import pipeline
 from pipeline import cache, emit
 from pipeline.cli import app
 from pipeline.ingest import is_temporary_name
-from pipeline.watch import is_whole_image
+from pipeline.watch import is_whole_image, on_network_mount
 
 from .conftest import FIXTURES, REPO, image_difference, run_gallery
 from .test_process import EVENT_ORDER
@@ -391,3 +391,17 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert inside.returncode == 2 and "outside" in inside.stderr
     bad = run_gallery("watch", tmp_path, "--settle", "-1", "--once")
     assert bad.returncode == 2 and "watch.settle" in bad.stderr
+
+
+def test_network_mounts_are_polled() -> None:
+    mounts = (
+        "/dev/sda1 / ext4 rw 0 0\n"
+        "nas:/photos /mnt/event\\040photos nfs4 rw 0 0\n"
+        "//nas/share /mnt/share cifs rw 0 0\n"
+        "tmpfs /mnt/share/cache tmpfs rw 0 0\n"
+    )
+    assert on_network_mount(Path("/mnt/event photos/uploads"), mounts)
+    assert on_network_mount(Path("/mnt/share/uploads"), mounts)
+    assert not on_network_mount(Path("/mnt/share/cache/uploads"), mounts), "the innermost mount decides"
+    assert not on_network_mount(Path("/mnt/event"), mounts)
+    assert not on_network_mount(Path("/home/me/uploads"), mounts)
