@@ -158,11 +158,13 @@ class Watcher:
     def needs_batch(self, readiness: _Readiness) -> bool:
         """Something arrived, changed or went; a file being rewritten counts only once it settles.
 
-        The first batch runs even when nothing changed (settings may have), but only once nothing is
-        settling: an empty block must not be published while the first photos are still arriving.
+        The first batch runs even when nothing changed (settings may have), but not while a photo
+        processed before is being rewritten (its outputs would be pruned) nor while every file is
+        still arriving (an empty block would be published).
         """
         published = {n: s for n, s in self.processed.items() if n not in readiness.settling}
-        first = self.result is None and not readiness.settling
+        rewriting = readiness.settling & self.processed.keys()
+        first = self.result is None and not rewriting and (bool(readiness.ready) or not readiness.settling)
         return first or readiness.ready != published or bool(readiness.deferred)
 
     def batch(self, readiness: _Readiness) -> None:
