@@ -4,8 +4,9 @@ The watcher processes nothing itself. It watches the folder (watchfiles: native 
 on network mounts), decides which files have fully arrived, and runs `run.process` over the folder
 with the others excluded. Each such batch is incremental through the cache, renders in parallel and
 writes the block and the manifest once, atomically. A file has arrived when its size and mtime have
-not changed for `watch.settle` seconds and it decodes as a whole image; a file that keeps failing
-that check is handed over anyway after a longer wait, so that `process` can say what is wrong.
+not changed for `watch.settle` seconds and it is a whole image (by its structure, else by decoding
+it); a file that keeps failing that check is handed over anyway after a longer wait, so that
+`process` can say what is wrong with it.
 """
 
 from __future__ import annotations
@@ -379,7 +380,7 @@ def watch(
 @contextmanager
 def stop_on_signals(stop: threading.Event, log: Log = log_to_stderr) -> Iterator[None]:
     """Ctrl-C and SIGTERM set `stop`: the batch in hand finishes and its block is written. A second
-    Ctrl-C interrupts at once."""
+    one abandons the batch (KeyboardInterrupt) once the photos in the workers' hands are done."""
 
     def handle(signum: int, frame: object) -> None:
         if stop.is_set():
