@@ -2,7 +2,7 @@
 
 import pipeline
 result = pipeline.process("photos", pipeline.load_config("config.toml"), output__dir="site/img")
-print(result.markdown)
+print(result.markup)
 """
 
 from .config import Config, ConfigError, load_config

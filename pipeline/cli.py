@@ -8,7 +8,12 @@ progress, warnings and the summary go to stderr. Exit codes: 0 all good, 1 some 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +26,7 @@ from .config import Config, ConfigError, load_config
 from .ingest import PhotoError
 from .preview import preview
 from .run import RunResult, process
+from .watch import stop_on_signals, watch
 
 app = typer.Typer(
     help="Turn a folder of event photos into a web-ready image set and the Markdown for your post.",
@@ -71,8 +77,16 @@ def report(result: RunResult) -> int:
     return 0 if result.ok else 1
 
 
-@app.command("process")
-def process_command(
+@dataclass(frozen=True)
+class Invocation:
+    """What the options shared by `process` and `watch` amount to: a folder and the run's config."""
+
+    source: Path
+    config: Config
+    prune: bool
+
+
+def process_options(
     source: Annotated[Path, typer.Argument(help="Folder of photos (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF, GIF).")],
     out: Annotated[str | None, typer.Option("--out", "-o", help="Output folder for the image set.")] = None,
     name: Annotated[
@@ -150,18 +164,8 @@ def process_command(
         typer.Option(help="Seconds to wait for another run on the same --out folder (default: refuse at once)."),
     ] = None,
     config_file: ConfigOption = None,
-) -> None:
-    """Process a folder of photos and print the Markdown image block for the post.
-
-    Example:
-
-        gallery process ./photos --out site/assets/img --name 2024-06-23-trade-mission-japan
-            --title "Luxembourg Official Trade Mission to Japan 2024" > block.md
-
-    Photos are numbered in capture order. Each gets NAME-NN.jpeg (the main image), WebP variants
-    NAME-NN-0480w.webp ... and a thumbnail NAME-NN-thumb.webp, with orientation applied, colours in
-    sRGB and metadata stripped. Re-runs only redo what changed.
-    """
+) -> Invocation:
+    """The options of `process`, defined once: `watch` takes them too (see `with_options`)."""
     config = build_config(
         config_file,
         output__dir=out,
@@ -184,8 +188,49 @@ def process_command(
         run__quiet=quiet or None,
         run__wait=wait,
     )
+    return Invocation(source, config, prune)
+
+
+def with_options(options: Callable[..., Invocation], *, without: tuple[str, ...] = ()) -> Callable:
+    """Give a command the parameters of `options` (minus `without`) before its own.
+
+    Typer reads a command's options from its signature; the wrapper shows it the combined one,
+    calls `options` with its share of the values and the command with the resulting `Invocation`
+    and the rest. A flag added to `process_options` therefore reaches every command built this way.
+    """
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        shared = [p for p in inspect.signature(options, eval_str=True).parameters.values() if p.name not in without]
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> None:
+            command(options(**{p.name: values.pop(p.name) for p in shared}), **values)
+
+        parameters = [*shared, *own]
+        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return wrapper
+
+    return decorate
+
+
+@app.command("process")
+@with_options(process_options)
+def process_command(invocation: Invocation) -> None:
+    """Process a folder of photos and print the Markdown image block for the post.
+
+    Example:
+
+        gallery process ./photos --out site/assets/img --name 2024-06-23-trade-mission-japan
+            --title "Luxembourg Official Trade Mission to Japan 2024" > block.md
+
+    Photos are numbered in capture order. Each gets NAME-NN.jpeg (the main image), WebP variants
+    NAME-NN-0480w.webp ... and a thumbnail NAME-NN-thumb.webp, with orientation applied, colours in
+    sRGB and metadata stripped. Re-runs only redo what changed.
+    """
     try:
-        result = process(source, config, prune=prune)
+        result = process(invocation.source, invocation.config, prune=invocation.prune)
     except (LockedError, OutputError, ConfigError, PhotoError) as error:
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
@@ -307,3 +352,52 @@ def audit_command(
             typer.echo(f"{path}: {'; '.join(found)}")
     typer.echo(f"{checked} images checked, {leaking} leaking", err=True)
     raise typer.Exit(1 if leaking else 0)
+
+
+@app.command("watch")
+@with_options(process_options, without=("prune",))
+def watch_command(
+    invocation: Invocation,
+    settle: Annotated[
+        float | None,
+        typer.Option(help="Seconds a file must stay unchanged before it is read (default 1.5; more for slow shares)."),
+    ] = None,
+    poll: Annotated[
+        bool, typer.Option("--poll", help="Poll instead of file-system events (network mounts are polled anyway).")
+    ] = False,
+    keep_deleted: Annotated[
+        bool,
+        typer.Option(
+            "--keep-deleted",
+            help="Keep photos whose source is deleted, outputs and line (phone syncs that move files).",
+        ),
+    ] = False,
+    once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit (for cron or CI).")] = False,
+) -> None:
+    """Process a folder, then keep the image set, manifest and post current as photos arrive.
+
+    Example, next to `jekyll serve`:
+
+        gallery watch uploads --out site/assets/img --name 2024-06-23-trade-mission-japan
+            --post-file site/_posts/2024-06-23-trade-mission-japan.md
+
+    Files still being written (size or mtime changed within --settle seconds, not yet a whole image,
+    or named *.part, *.crdownload, *.tmp, *~, .*) are left until they have arrived. Each batch logs
+    one line on stderr; a bad file is reported once and retried when it changes. Ctrl-C or SIGTERM
+    finishes the batch in hand, writes the block and exits 0; the final block is printed on stdout.
+    """
+    stop = threading.Event()
+    try:
+        config = invocation.config.with_overrides(
+            watch__settle=settle, watch__poll=poll or None, watch__keep_deleted=keep_deleted or None
+        )
+        with stop_on_signals(stop):
+            watcher = watch(invocation.source, config, once=once, stop=stop)
+    except (ConfigError, PhotoError) as error:
+        typer.echo(f"gallery: {error}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    if watcher.result is not None:
+        typer.echo(watcher.result.markup, nl=False)
+    raise typer.Exit(1 if once and watcher.failures else 0)

@@ -127,6 +127,15 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class WatchSettings:
+    """`gallery watch`: when a file counts as fully arrived, how changes are noticed, what a deletion does."""
+
+    settle: float = 1.5
+    poll: bool = False
+    keep_deleted: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     output: OutputSettings = field(default_factory=OutputSettings)
     text: TextSettings = field(default_factory=TextSettings)
@@ -138,6 +147,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     run: RunSettings = field(default_factory=RunSettings)
     markup: MarkupSettings = field(default_factory=MarkupSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
     @property
     def jobs(self) -> int:
@@ -192,6 +202,9 @@ def _coerce(name: str, value: Any, default: Any, origin: str) -> Any:
     """Check a value against the type of its default; TOML arrays become tuples."""
     if isinstance(default, bool):
         ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(default, tuple):
@@ -250,6 +263,8 @@ def validate(config: Config) -> None:
         )
     if config.run.wait < 0:
         raise ConfigError("run.wait must be 0 (refuse at once) or a positive number of seconds")
+    if config.watch.settle < 0:
+        raise ConfigError("watch.settle must be 0 or a positive number of seconds")
     if not (config.image.enabled or config.variants.widths):
         raise ConfigError("nothing to write: enable [image] or list some variants.widths")
 

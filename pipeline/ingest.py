@@ -12,7 +12,7 @@ import re
 import stat
 import unicodedata
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,6 +55,10 @@ IMAGE_SUFFIXES = {
     ".avif",
     ".mpo",
 }
+# Names that browsers, sync clients and editors give a file while it is still being written; the
+# file becomes a photo only once renamed to its final name. Dotfiles (rsync, Syncthing, macOS `._*`)
+# are skipped separately.
+TEMPORARY_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", "~")
 
 
 class PhotoError(Exception):
@@ -113,13 +117,21 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def find_candidates(source: Path, config: Config) -> tuple[list[Candidate], list[Problem], list[Problem]]:
+def is_temporary_name(name: str) -> bool:
+    """A dotfile or a name of a file still being written (`IMG_1.jpg.part`, `x.crdownload`, `x~`)."""
+    return name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES)
+
+
+def find_candidates(
+    source: Path, config: Config, exclude: Collection[str] = ()
+) -> tuple[list[Candidate], list[Problem], list[Problem]]:
     """List the photos in `source` (not recursive), sniffing each file's first bytes.
 
     Returns the candidates in name order, the image-like files that cannot be used (errors) and
     the entries skipped on purpose, such as symbolic links out of the folder (warnings). Files that are
-    neither images by content nor by name (notes, sidecars) are ignored silently; dotfiles too,
-    which covers macOS `._*` companions and our own temporary files.
+    neither images by content nor by name (notes, sidecars) are ignored silently; so are temporary
+    names (dotfiles, which covers macOS `._*` companions and our own temp files, and downloads in
+    progress) and the names in `exclude` (watch mode's files that are still settling).
     """
     if not source.is_dir():
         raise PhotoError(f"{source} is not a folder")
@@ -128,7 +140,7 @@ def find_candidates(source: Path, config: Config) -> tuple[list[Candidate], list
     problems: list[Problem] = []
     skipped: list[Problem] = []
     for path in sorted(source.iterdir()):
-        if path.name.startswith("."):
+        if is_temporary_name(path.name) or path.name in exclude:
             continue
         looks_like_image = path.suffix.lower() in IMAGE_SUFFIXES
         if path.is_symlink():

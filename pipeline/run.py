@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -102,12 +102,17 @@ def process(
     *,
     prune: bool = False,
     progress: bool | None = None,
+    exclude: Collection[str] = (),
+    keep_deleted: bool = False,
     **overrides: Any,
 ) -> RunResult:
     """Process every photo in `source` into `config.output.dir`; return per-photo results.
 
     `overrides` use `section__key` names (`output__dir="site/img"`); `prune` removes outputs that
-    no current photo needs; `progress` shows a bar on stderr (default: when stderr is a terminal).
+    no current photo needs; `progress` shows a bar on stderr (default: when stderr is a terminal);
+    `exclude` names files of `source` to leave out of this run as if absent (watch mode passes the
+    files still being written); `keep_deleted` keeps photos of the last run whose source file is
+    gone, with their outputs, as long as those outputs are still there.
     """
     started = time.perf_counter()
     config = (config or Config()).with_overrides(**overrides)
@@ -116,7 +121,8 @@ def process(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with cache.output_lock(out_dir, config.run.wait):
-            return _run(source, out_dir, config, prune, _show_progress(config, progress), started)
+            options = _RunOptions(prune, _show_progress(config, progress), exclude, keep_deleted)
+            return _run(source, out_dir, config, options, started)
     except OSError as error:
         # Per-photo failures are reported per photo; this is the run's own files (lock, record,
         # manifest, post) or folders failing, after which nothing sensible can be written.
@@ -129,11 +135,22 @@ def _show_progress(config: Config, progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
 
 
-def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: bool, started: float) -> RunResult:
+@dataclass(frozen=True)
+class _RunOptions:
+    prune: bool
+    progress: bool
+    exclude: Collection[str]
+    keep_deleted: bool
+
+
+def _run(source: Path, out_dir: Path, config: Config, options: _RunOptions, started: float) -> RunResult:
+    prune, progress = options.prune, options.progress
     cache.remove_stale_temp_files(out_dir)
     state = cache.State() if config.run.force else cache.load_state(out_dir)
-    candidates, failures, warnings = ingest.find_candidates(source, config)
+    candidates, failures, warnings = ingest.find_candidates(source, config, options.exclude)
     photos = _without_duplicates(_inspect_all(candidates, state, config, failures), warnings)
+    if options.keep_deleted:
+        photos += _deleted_sources(source, state, photos)
     photos = ingest.capture_order(photos)
 
     folder = ingest.display_name(source.resolve())
@@ -185,7 +202,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         photos=tuple(photo_results),
         failures=tuple(failures),
         warnings=tuple(warnings),
-        bytes_in=sum(photo.source.stat().st_size for photo in photo_results if photo.rendered),
+        bytes_in=sum(photo.size for photo, result in finished if result.rendered),  # the source may be gone now
         bytes_out=sum(o.bytes for photo in photo_results for o in photo.outputs),
         seconds=time.perf_counter() - started,
         markup=markup,
@@ -214,6 +231,20 @@ def _inspect_all(
         else:
             failures.append(outcome)
     return photos
+
+
+def _deleted_sources(source: Path, state: cache.State, present: list[SourcePhoto]) -> list[SourcePhoto]:
+    """Photos of this folder that the record knows and that are gone, unless present under another name."""
+    folder = source.resolve()
+    hashes = {photo.content_hash for photo in present}
+    deleted = []
+    for key, known in state.sources.items():
+        path = Path(key)
+        kept = known["hash"] in state.outputs and known["hash"] not in hashes
+        if kept and path.parent == folder and not path.exists():
+            deleted.append(_photo_from_state(Candidate(path, known["format"], known["size"], known["mtime_ns"]), known))
+            hashes.add(known["hash"])
+    return deleted
 
 
 def _without_duplicates(photos: list[SourcePhoto], warnings: list[Problem]) -> list[SourcePhoto]:
@@ -433,12 +464,15 @@ def _forget_replaced_outputs(
     state.placeholders = {h: p for h, p in state.placeholders.items() if h in state.outputs}
 
 
-def _die_with_parent(parent: int) -> None:
-    """Worker start-up: end with the run, even a killed one.
+def _start_worker(parent: int) -> None:
+    """Worker start-up: end with the run, even a killed one, and leave Ctrl-C to the run.
 
     A worker left behind by `kill -9` would wait forever on its queue and, holding a copy of the
-    run's lock, keep every later run out of the output folder.
+    run's lock, keep every later run out of the output folder. Ctrl-C reaches the whole process
+    group; only the parent decides what it means, so workers finish their photo instead of dying
+    with a traceback each.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the run died before the line above took effect
@@ -480,10 +514,13 @@ def _map(
             pool: Executor = (
                 ThreadPoolExecutor(workers)
                 if threads
-                else ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+                else ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(os.getpid(),))
             )
-            with pool:
-                futures = {pool.submit(function, item): index for index, item in enumerate(items)}
+            futures = {pool.submit(function, item): index for index, item in enumerate(items)}
+            try:
                 for future in as_completed(futures):
                     collect(futures[future], future.result())
+            finally:
+                # On Ctrl-C, photos already in a worker's hands finish; queued ones never start.
+                pool.shutdown(cancel_futures=True)
     return [results[index] for index in range(len(items))]
