@@ -196,6 +196,8 @@ def _run(source: Path, out_dir: Path, config: Config, options: _RunOptions, star
     _forget_replaced_outputs(state, photos, finished, out_dir, prune)
     markup = emit.markup_block(photo_results, config)
     failures.extend(_publish(photo_results, markup, config, out_dir, name, title))
+    if config.output.post_file and not photo_results:
+        warnings.append(Problem(Path(config.output.post_file), "no photos came out; the post was left unchanged"))
     cache.save_state(out_dir, state)
     failures.sort(key=lambda problem: problem.path.name)
     return RunResult(

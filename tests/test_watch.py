@@ -154,9 +154,9 @@ def test_arrivals_deletions_signal_and_restart(start: Callable[..., Watch]) -> N
     watch.wait_for_sources(["kodak-dc240.jpg", "DSCN0010.jpg"])
     assert_consistent(watch)
 
-    copy_in(watch, "prairie_falcon.jpg", "arrow.heic")
+    copy_in(watch, "IMG_2682.heic", "arrow.heic")
     expected = [
-        name for name in EVENT_ORDER if name in {"DSCN0010.jpg", "kodak-dc240.jpg", "prairie_falcon.jpg", "arrow.heic"}
+        name for name in EVENT_ORDER if name in {"DSCN0010.jpg", "kodak-dc240.jpg", "IMG_2682.heic", "arrow.heic"}
     ]
     watch.wait_for_sources(expected)
     assert_consistent(watch)
@@ -218,17 +218,17 @@ def test_temporary_names_and_bad_files(start: Callable[..., Watch]) -> None:
     shutil.copy(EVENT / "kodak-dc240.jpg", watch.uploads / "._kodak-dc240.jpg")
     shutil.copy(FIXTURES / "edge/truncated_jpeg.jpg", watch.uploads / "cut.jpg")
     (watch.uploads / "fake.jpg").write_text("this is not a JPEG")
-    copy_in(watch, "prairie_falcon.jpg")
-    watch.wait_for_sources(["DSCN0010.jpg", "prairie_falcon.jpg"])
+    copy_in(watch, "IMG_2682.heic")
+    watch.wait_for_sources(["DSCN0010.jpg", "IMG_2682.heic"])
     wait_for(
         lambda: "cut.jpg" in watch.log and "fake.jpg" in watch.log, lambda: f"both bad files reported\n{watch.log}"
     )
 
     os.replace(watch.uploads / "kodak-dc240.jpg.part", watch.uploads / "kodak-dc240.jpg")
-    watch.wait_for_sources(["kodak-dc240.jpg", "DSCN0010.jpg", "prairie_falcon.jpg"])
+    watch.wait_for_sources(["kodak-dc240.jpg", "DSCN0010.jpg", "IMG_2682.heic"])
     # The bad file changes into a good photo: it is tried again.
     shutil.copy(EVENT / "canon_hdr_NO.jpg", watch.uploads / "fake.jpg")
-    watch.wait_for_sources(["kodak-dc240.jpg", "DSCN0010.jpg", "fake.jpg", "prairie_falcon.jpg"])  # by capture time
+    watch.wait_for_sources(["kodak-dc240.jpg", "DSCN0010.jpg", "fake.jpg", "IMG_2682.heic"])  # by capture time
     assert watch.process.poll() is None, "the watcher keeps running"
 
     code, _ = watch.stop()
@@ -334,8 +334,8 @@ def test_process_skips_temporary_names_and_excluded_files(tmp_path: Path) -> Non
     source.mkdir()
     shutil.copy(EVENT / "DSCN0010.jpg", source)
     shutil.copy(EVENT / "kodak-dc240.jpg", source / "kodak-dc240.jpg.crdownload")
-    shutil.copy(EVENT / "prairie_falcon.jpg", source)
-    result = pipeline.process(source, output__dir=str(tmp_path / "out"), exclude={"prairie_falcon.jpg"})
+    shutil.copy(EVENT / "IMG_2682.heic", source)
+    result = pipeline.process(source, output__dir=str(tmp_path / "out"), exclude={"IMG_2682.heic"})
     assert result.ok and [photo.source.name for photo in result.photos] == ["DSCN0010.jpg"]
     names = ["a.jpg.part", "A.JPG.PART", "a.jpg.partial", "a.crdownload", "a.tmp", "a.jpg~", ".a.jpg", "._a.jpg"]
     assert all(is_temporary_name(name) for name in names)
@@ -370,11 +370,11 @@ def test_whole_image_edge_cases(tmp_path: Path) -> None:
 def test_keep_deleted_keeps_photos_whose_source_went(tmp_path: Path) -> None:
     source, out = tmp_path / "in", str(tmp_path / "out")
     source.mkdir()
-    for name in ("DSCN0010.jpg", "kodak-dc240.jpg", "prairie_falcon.jpg"):
+    for name in ("DSCN0010.jpg", "kodak-dc240.jpg", "IMG_2682.heic"):
         shutil.copy(EVENT / name, source)
     first = pipeline.process(source, output__dir=out, output__name="k")
     (source / "DSCN0010.jpg").unlink()
-    os.replace(source / "prairie_falcon.jpg", source / "renamed.jpg")  # a rename is not a deletion
+    os.replace(source / "IMG_2682.heic", source / "renamed.jpg")  # a rename is not a deletion
     kept = pipeline.process(source, output__dir=out, output__name="k", prune=True, keep_deleted=True)
     assert kept.ok and kept.processed == 0
     assert [p.source.name for p in kept.photos] == ["kodak-dc240.jpg", "DSCN0010.jpg", "renamed.jpg"]
