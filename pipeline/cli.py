@@ -12,6 +12,7 @@ import functools
 import inspect
 import json
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,9 @@ DEFAULT_CONFIG = Path("config.toml")
 @app.callback()
 def gallery() -> None:
     """Turn a folder of event photos into a web-ready image set and the Markdown for your post."""
+    # Pillow warns about damaged tags without naming the file; rendering reports them per photo,
+    # and reading headers (in threads, where warnings cannot be told apart) keeps quiet.
+    warnings.filterwarnings("ignore", module=r"PIL\.")
 
 
 ConfigOption = Annotated[

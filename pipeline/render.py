@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -156,16 +157,23 @@ def _spec_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]]
 
 
 def render(job: RenderJob) -> RenderResult:
-    """Render one photo; any failure becomes a result with a reason, never an exception."""
-    try:
-        outputs, warnings, placeholder = _render(job)
-    except PhotoError as error:
-        return RenderResult(job.photo, error=str(error))
-    except MemoryError:
-        return RenderResult(job.photo, error="ran out of memory while decoding")
-    except Exception as error:  # damaged data makes decoders raise almost anything (fuzzing found TypeError)
-        return RenderResult(job.photo, error=f"cannot decode image data: {_plain(error)}")
-    return RenderResult(job.photo, outputs, warnings=warnings, placeholder=placeholder)
+    """Render one photo; any failure becomes a result with a reason, never an exception.
+
+    Decoders' own warnings (a TIFF tag past the end of the file, ...) become warnings of this photo,
+    so the person reading them learns which file they are about.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            outputs, notes, placeholder = _render(job)
+        except PhotoError as error:
+            return RenderResult(job.photo, error=str(error))
+        except MemoryError:
+            return RenderResult(job.photo, error="ran out of memory while decoding")
+        except Exception as error:  # damaged data makes decoders raise almost anything (fuzzing found TypeError)
+            return RenderResult(job.photo, error=f"cannot decode image data: {_plain(error)}")
+    decoder_notes = dict.fromkeys(f"decoder warning: {warning.message}" for warning in caught)
+    return RenderResult(job.photo, outputs, warnings=(*notes, *decoder_notes), placeholder=placeholder)
 
 
 def _plain(error: BaseException) -> str:
@@ -180,14 +188,14 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
     largest = specs[0]
     with open_image(job.photo.path, config) as image:
         exif = read_exif(image)
-        warnings = [] if exif or not image.info.get("exif") else ["its EXIF metadata is unreadable and was dropped"]
+        notes = [] if exif or not image.info.get("exif") else ["its EXIF metadata is unreadable and was dropped"]
         stored = (largest.height, largest.width) if swaps_axes(exif) else (largest.width, largest.height)
         if image.format in ("JPEG", "MPO"):
             image.draft(None, stored)
         icc = image.info.get("icc_profile") or None
         published = output_exif(exif, config.metadata, image.info.get("exif"))
         if published.warning:
-            warnings.append(published.warning)
+            notes.append(published.warning)
         current = normalise_mode(_decoded(image, stored))
         if current.size != stored:
             # Convert colour after the first downscale: the same result on far fewer pixels.
@@ -197,7 +205,7 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
         current.info = {}  # the source's comment, XMP and profile must not ride along into the outputs
     colour = to_output_colour(current, icc, config.metadata)
     if colour.warning:
-        warnings.append(colour.warning)
+        notes.append(colour.warning)
     current = apply_orientation(colour.image, exif)
     written: list[OutputFile] = []
     try:
@@ -213,7 +221,7 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
             output.path.unlink(missing_ok=True)
         raise
     # `current` is now the smallest output: the placeholder costs a resize of a few hundred pixels.
-    return tuple(written), tuple(warnings), make_placeholder(current, config.metadata.background, specs[-1].key)
+    return tuple(written), tuple(notes), make_placeholder(current, config.metadata.background, specs[-1].key)
 
 
 def _decoded(image: Image.Image, size: tuple[int, int]) -> Image.Image:
