@@ -127,6 +127,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
     name = emit.slugify(config.output.name or folder)  # a name reaches paths and URLs: never raw
     title = config.text.title or emit.default_title(folder)
     finished: list[tuple[SourcePhoto, PhotoResult]] = []
+    rendered_here: set[str] = set()  # across passes: a second pass reuses what the first one rendered
     while photos:
         # Numbers are given before rendering; if a photo then fails to decode, the others are
         # renumbered on a second pass so the post has no gaps (that pass only renames files).
@@ -135,6 +136,7 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
             for number, photo in enumerate(photos, start=1)
         ]
         done, jobs = _reuse_cached(plans, state, out_dir, config)
+        jobs.sort(key=lambda job: -job.photo.width * job.photo.height)  # largest first: no long tail at the end
         rendered = _map(render.render, jobs, config, progress, "rendering")
         results = {job.photo.content_hash: result for job, result in zip(jobs, rendered, strict=True)}
         broken = {h for h, result in results.items() if result.error}
@@ -144,13 +146,16 @@ def _run(source: Path, out_dir: Path, config: Config, prune: bool, progress: boo
         for result in results.values():
             warnings.extend(Problem(result.photo.path, text) for text in result.warnings)
             _record_outputs(state, result.photo.content_hash, result.outputs)
+            if result.outputs:
+                rendered_here.add(result.photo.content_hash)
         if broken:
             photos = [photo for photo in photos if photo.content_hash not in broken]
             continue
         for number, (photo, specs) in enumerate(plans, start=1):
             fresh = results[photo.content_hash].outputs if photo.content_hash in results else ()
             outputs = _in_plan_order(specs, done[photo.content_hash], fresh)
-            finished.append((photo, _photo_result(photo, number, len(plans), outputs, title, config, bool(fresh))))
+            rendered_now = photo.content_hash in rendered_here
+            finished.append((photo, _photo_result(photo, number, len(plans), outputs, title, config, rendered_now)))
         break
     photo_results = [result for _, result in finished]
     _forget_replaced_outputs(state, photos, finished, out_dir, prune)
