@@ -124,17 +124,19 @@ child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subproc
 stderr = child.stderr.read()
 _, status, usage = os.wait4(child.pid, 0)
 sys.stderr.buffer.write(stderr)
-print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+cpu = usage.ru_utime + usage.ru_stime
+print(time.perf_counter() - started, usage.ru_maxrss, cpu, os.waitstatus_to_exitcode(status))
 """
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB, the largest single process of its tree) of one command."""
+def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB, the largest single process of its tree) and CPU seconds (user +
+    system, whole tree) of one command. On a busy machine CPU seconds are the steadier figure."""
     done = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, env=env)
-    wall, peak, code = done.stdout.split()
+    wall, peak, cpu, code = done.stdout.split()
     if int(code):
         raise SystemExit(f"{' '.join(command)} failed ({code}):\n{done.stderr}")
-    return float(wall), int(peak)
+    return float(wall), int(peak), float(cpu)
 
 
 def gallery_command(src: Path, out: Path, jobs: int, config: Path = REFERENCE) -> list[str]:
@@ -150,6 +152,12 @@ def tool_commands(args: argparse.Namespace, jobs: int) -> dict[str, tuple[list[s
         "naive": ([*me, "--worker", "naive", str(args.photos), "{out}"], env),
         "floor": ([*me, "--worker", "floor", str(args.photos), "{out}", "--jobs", str(jobs)], env),
     }
+    if args.levers:
+        # The same run with rendering on threads instead of processes (Pillow releases the GIL in
+        # decode, resize and encode): the executor choice in pipeline/run.py rests on this pair.
+        threads = "import concurrent.futures as f, pipeline.run as r; r.ProcessPoolExecutor = f.ThreadPoolExecutor; "
+        threads += "from pipeline.cli import app; app()"
+        tools["gallery-threads"] = ([sys.executable, "-c", threads, *tools["gallery"][0][3:]], env)
     if args.sharp:
         node = shutil.which("node")
         if node is None:
@@ -167,6 +175,7 @@ def reference_job(args: argparse.Namespace, scratch: Path) -> dict[str, Path]:
     names = list(tools)
     walls: dict[str, list[float]] = {name: [] for name in names}
     peaks: dict[str, list[int]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
     last_out: dict[str, Path] = {}
     for round_number in range(args.runs):
         order = names[round_number % len(names) :] + names[: round_number % len(names)]
@@ -174,8 +183,9 @@ def reference_job(args: argparse.Namespace, scratch: Path) -> dict[str, Path]:
             out = scratch / f"{name}-{round_number}"
             out.mkdir()
             command, env = tools[name]
-            wall, peak = measure([part.replace("{out}", str(out)) for part in command], env)
+            wall, peak, cpu = measure([part.replace("{out}", str(out)) for part in command], env)
             walls[name].append(wall)
+            cpus[name].append(cpu)
             peaks[name].append(peak)
             if name in last_out:
                 shutil.rmtree(last_out[name])
@@ -185,14 +195,19 @@ def reference_job(args: argparse.Namespace, scratch: Path) -> dict[str, Path]:
     photos = photos_in(args.photos)
     megapixels = sum(_pixels(p) for p in photos) / 1e6
     print(f"\nreference job: {len(photos)} photos, {megapixels:.0f} MP, {args.runs} rounds, jobs={jobs}")
-    print(f"{'tool':15} {'wall s':>7} {'photos/s':>8} {'peak RSS':>9} {'outputs':>7} {'bytes':>10}  gallery/tool")
+    print(
+        f"{'tool':15} {'wall s':>7} {'photos/s':>8} {'CPU s':>6} {'peak RSS':>9} {'outputs':>7} {'bytes':>10}"
+        "  gallery/tool: wall          CPU"
+    )
     for name in names:
         wall = statistics.median(walls[name])
-        ratios = [g / t for g, t in zip(walls["gallery"], walls[name], strict=True)]
+        wall_ratios = [g / t for g, t in zip(walls["gallery"], walls[name], strict=True)]
+        cpu_ratios = [g / t for g, t in zip(cpus["gallery"], cpus[name], strict=True)]
         images = [p for p in last_out[name].iterdir() if p.suffix in (".webp", ".jpeg")]
         print(
-            f"{name:15} {wall:7.2f} {len(photos) / wall:8.2f} {max(peaks[name]) / 1024:7.0f} MB {len(images):7d} "
-            f"{sum(p.stat().st_size for p in images):10,d}  {_spread(ratios)}"
+            f"{name:15} {wall:7.2f} {len(photos) / wall:8.2f} {statistics.median(cpus[name]):6.1f} "
+            f"{max(peaks[name]) / 1024:6.0f} MB {len(images):7d} {sum(p.stat().st_size for p in images):10,d}"
+            f"  {_spread(wall_ratios):>18} {_spread(cpu_ratios):>18}"
         )
     return last_out
 
@@ -238,17 +253,17 @@ def ssim(a: Image.Image, b: Image.Image, block: int = 8) -> float:
 def quality(outputs: dict[str, Path], photos: Path) -> None:
     """SSIM and bytes of each tool's 960w WebP against a reference downscale of the same photo."""
     print("\n960w WebP against a reference downscale (full decode, orientation, sRGB, Lanczos):")
-    gallery_files = _gallery_960w(outputs["gallery"])
     references = {}
     for photo in photos_in(photos):
         image = upright_srgb(photo)
         references[photo.name] = image.resize((960, round(image.height * 960 / image.width)), Image.Resampling.LANCZOS)
+    galleries = {name: _gallery_960w(out) for name, out in outputs.items() if name.startswith("gallery")}
     for name, out in outputs.items():
         if name == "floor":
             continue  # no orientation or colour management: not the same picture
         scores, size = [], 0
         for photo_name, reference in references.items():
-            path = gallery_files[photo_name] if name == "gallery" else output_name(out, Path(photo_name), 960, "webp")
+            path = galleries[name][photo_name] if name in galleries else output_name(out, Path(photo_name), 960, "webp")
             with Image.open(path) as output:
                 scores.append(ssim(output, reference))
             size += path.stat().st_size
@@ -279,7 +294,7 @@ def rerun(args: argparse.Namespace, scratch: Path) -> None:
         (src / f"photo-{index:04d}.jpg").write_bytes(original.read_bytes() + index.to_bytes(4, "big"))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = gallery_command(src, out, args.jobs)
-    first, _ = measure(command, env)
+    first = measure(command, env)[0]
     walls = [measure(command, env)[0] for _ in range(args.runs)]
     summary = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stderr.strip()
     print(f"\nre-run on {args.rerun_photos} unchanged photos: {_spread(walls)} s (first run {first:.1f} s)")
@@ -307,7 +322,7 @@ def big_photo(args: argparse.Namespace, scratch: Path) -> None:
             shutil.copy(photo, folder)
         for config in (REFERENCE, REPO / "config.toml"):
             out = scratch / f"rss-{folder.name}-{config.stem}"
-            wall, peak = measure(gallery_command(folder, out, 1, config), env)
+            wall, peak, _ = measure(gallery_command(folder, out, 1, config), env)
             print(f"  {label:28} {config.name:15} {peak / 1024:6.0f} MB  {wall:5.2f} s")
 
 
@@ -332,6 +347,44 @@ def heic_decode(args: argparse.Namespace) -> None:
         print(f"  {label:12} {path.name:28} {statistics.median(times) / pixels * 1e6 * 1000:6.1f} ms/MP")
 
 
+def encoder_levers(args: argparse.Namespace) -> None:
+    """Encoder settings on the same pixels: CPU seconds, bytes and SSIM per setting (one process)."""
+    print("\nencoder settings on the 1600/960/480 cascade of 5 photos (CPU s, bytes, SSIM of 960w vs reference):")
+    decoded = []
+    for photo in photos_in(args.photos)[:5]:
+        reference = upright_srgb(photo)
+        reference = reference.resize((960, round(reference.height * 960 / reference.width)), Image.Resampling.LANCZOS)
+        with Image.open(photo) as image:
+            image.draft("RGB", (1600, 1))
+            upright = to_srgb(ImageOps.exif_transpose(image))
+        decoded.append((upright, reference))
+    settings = [
+        *(("WEBP", {"quality": 80, "method": m}) for m in (6, 4, 3, 2)),
+        ("JPEG", {"quality": 82, "progressive": True}),
+        ("JPEG", {"quality": 82, "progressive": True, "optimize": True}),
+        ("JPEG", {"quality": 82}),
+        ("JPEG", {"quality": 82, "optimize": True}),
+        *(("AVIF", {"quality": 60, "speed": s}) for s in (10, 8, 6)),
+    ]
+    for fmt, options in settings:
+        cpu, size, scores = 0.0, 0, []
+        for upright, reference in decoded:
+            current = upright
+            for width in WIDTHS:
+                current = current.resize(
+                    (width, round(current.height * width / current.width)), Image.Resampling.LANCZOS
+                )
+                buffer = io.BytesIO()
+                started = time.process_time()
+                current.save(buffer, fmt, **options)
+                cpu += time.process_time() - started
+                size += buffer.tell()
+                if width == 960:
+                    scores.append(ssim(Image.open(buffer), reference))
+        label = fmt + " " + " ".join(f"{k}={v}" for k, v in options.items() if k != "quality")
+        print(f"  {label:36} {cpu:6.2f} s {size:10,d} bytes  SSIM {statistics.mean(scores):.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("photos", nargs="?", type=Path, default=DEFAULT_PHOTOS, help="folder of JPEG photos")
@@ -340,6 +393,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=0, help="workers for gallery and floor; 0 = all cores")
     parser.add_argument("--sharp", type=Path, help="node_modules folder holding sharp (adds the sharp runs)")
     parser.add_argument("--rerun-photos", type=int, default=500, help="size of the unchanged folder; 0 = skip")
+    parser.add_argument("--levers", action="store_true", help="also gallery on threads, and encoder settings")
     parser.add_argument("--skip-extras", action="store_true", help="only the reference job and SSIM")
     parser.add_argument("--worker", choices=("naive", "floor"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -360,6 +414,8 @@ def main() -> None:
                 rerun(args, scratch)
             big_photo(args, scratch)
             heic_decode(args)
+        if args.levers:
+            encoder_levers(args)
 
 
 if __name__ == "__main__":
