@@ -302,28 +302,29 @@ def rerun(args: argparse.Namespace, scratch: Path) -> None:
 
 
 def big_photo(args: argparse.Namespace, scratch: Path) -> None:
-    """Peak RSS of a one-worker run on a 50-MP JPEG (a real photo upscaled), beside a 12-24-MP one."""
-    src = scratch / "big-src"
-    src.mkdir()
+    """Peak RSS of one-worker runs on a 50-MP JPEG (a real photo upscaled; baseline and progressive,
+    which libjpeg decodes through a whole-image coefficient buffer) and on one photo of the set."""
     photo = photos_in(args.photos)[0]
     with Image.open(photo) as image:
         scale = (50e6 / (image.width * image.height)) ** 0.5
         big = image.convert("RGB").resize((round(image.width * scale), round(image.height * scale)))
-    big.save(src / "big.jpg", quality=90)
+    cases = []
+    for label, options in (("baseline", {}), ("progressive", {"progressive": True})):
+        folder = scratch / f"big-{label}"
+        folder.mkdir()
+        big.save(folder / "big.jpg", quality=90, **options)
+        cases.append((f"{big.width}x{big.height} ({big.width * big.height / 1e6:.0f} MP), {label}", folder))
+    folder = scratch / "one-photo"
+    folder.mkdir()
+    shutil.copy(photo, folder)
+    cases.append((photo.name, folder))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    print("\npeak RSS, gallery --jobs 1 (largest process: the worker):")
-    for label, folder in (
-        (f"{big.width}x{big.height} ({big.width * big.height / 1e6:.0f} MP)", src),
-        (photo.name, None),
-    ):
-        if folder is None:
-            folder = scratch / "one-src"
-            folder.mkdir()
-            shutil.copy(photo, folder)
+    print("\npeak RSS, gallery --jobs 1 (largest process of the run: the worker):")
+    for label, folder in cases:
         for config in (REFERENCE, REPO / "config.toml"):
             out = scratch / f"rss-{folder.name}-{config.stem}"
             wall, peak, _ = measure(gallery_command(folder, out, 1, config), env)
-            print(f"  {label:28} {config.name:15} {peak / 1024:6.0f} MB  {wall:5.2f} s")
+            print(f"  {label:40} {config.name:15} {peak / 1024:6.0f} MB  {wall:5.2f} s")
 
 
 def heic_decode(args: argparse.Namespace) -> None:

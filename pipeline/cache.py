@@ -47,7 +47,9 @@ def load_state(out_dir: Path) -> State:
 
 def save_state(out_dir: Path, state: State) -> None:
     payload = {"version": STATE_VERSION, "sources": state.sources, "outputs": state.outputs}
-    write_text_atomically(out_dir / STATE_FILE, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    # Compact on purpose: without `indent` json uses its C encoder, ~10x faster on a record of
+    # thousands of outputs, and a re-run of an unchanged folder spends most of its time here.
+    write_text_atomically(out_dir / STATE_FILE, json.dumps(payload, separators=(",", ":"), sort_keys=True) + "\n")
 
 
 def write_text_atomically(path: Path, text: str) -> None:

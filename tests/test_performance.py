@@ -198,3 +198,22 @@ def test_summary_counts_and_bytes(tmp_path: Path) -> None:
 
     again = run_gallery("process", photos, "--out", out, "--quiet")
     assert SUMMARY.match(again.stderr.splitlines()[-1]).groups()[:6] == ("3", "0", "2", "1", "0.0", mb_out)
+
+
+def test_prune_removes_only_outputs_of_photos_that_are_gone(tmp_path: Path) -> None:
+    photos = _copy(["event/DSCN0010.jpg", "event/prairie_falcon.jpg"], tmp_path / "p")
+    out = tmp_path / "out"
+    config = load_config(REFERENCE, output__dir=str(out), output__name="g", run__quiet=True)
+    pipeline.process(photos, config)
+    (photos / "DSCN0010.jpg").unlink()  # 2008: was g-01; prairie_falcon (2022) becomes g-01
+    kept = pipeline.process(photos, config)
+    assert kept.processed == 0  # the remaining photo's outputs were renamed, not rendered
+    current = {o.path.name for o in kept.photos[0].outputs}
+    # Without --prune, DSCN0010's 640w files (a width prairie_falcon does not have) stay.
+    assert {p.name for p in out.glob("g-*")} - current == {"g-01-0640w.jpeg", "g-01-0640w.webp"}
+    pruned = pipeline.process(photos, config, prune=True)
+    assert pruned.processed == 0
+    left = sorted(p.name for p in out.glob("g-*"))
+    assert left == sorted(o.path.name for o in pruned.photos[0].outputs)
+    with Image.open(out / "g-01-0480w.webp") as image:
+        assert image.size == (480, 320)  # prairie_falcon is 800x533
