@@ -172,7 +172,9 @@ def tool_commands(args: argparse.Namespace, jobs: int) -> dict[str, tuple[list[s
 def reference_job(args: argparse.Namespace, scratch: Path) -> dict[str, Path]:
     jobs = args.jobs or os.cpu_count() or 1
     tools = tool_commands(args, jobs)
-    names = list(tools)
+    names = [name for name in tools if not args.tools or name in args.tools.split(",")]
+    if "gallery" not in names:
+        names.insert(0, "gallery")
     walls: dict[str, list[float]] = {name: [] for name in names}
     peaks: dict[str, list[int]] = {name: [] for name in names}
     cpus: dict[str, list[float]] = {name: [] for name in names}
@@ -394,6 +396,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=0, help="workers for gallery and floor; 0 = all cores")
     parser.add_argument("--sharp", type=Path, help="node_modules folder holding sharp (adds the sharp runs)")
     parser.add_argument("--rerun-photos", type=int, default=500, help="size of the unchanged folder; 0 = skip")
+    parser.add_argument("--tools", help="comma-separated subset of the tools to run (gallery always runs)")
     parser.add_argument("--levers", action="store_true", help="also gallery on threads, and encoder settings")
     parser.add_argument("--skip-extras", action="store_true", help="only the reference job and SSIM")
     parser.add_argument("--worker", choices=("naive", "floor"), help=argparse.SUPPRESS)

@@ -432,8 +432,9 @@ def _map(
 ) -> list[R]:
     """Run `function` over `items` on the configured number of workers; results in item order.
 
-    Rendering uses processes: Pillow releases the GIL in decode and encode but not in the Python
-    glue around them, and benchmarks/ measured processes ahead on two cores.
+    Rendering uses processes. Pillow releases the GIL in decode, resize and encode, and
+    `benchmarks/bench.py --levers` measured threads level with processes on two cores (wall and CPU
+    within noise); processes keep each worker's peak memory its own, which is what the README bounds.
     """
     if not items:
         return []
