@@ -14,7 +14,8 @@ them alike; ratios are paired round by round and reported as median [min-max]:
 - naive:    a plain Pillow loop, one process: full decode, resize from full size for every width;
 - floor:    the codec floor over all cores: decode at draft scale + cascade resize + encode, nothing
             else (no orientation, colour management, hashing or bookkeeping);
-- sharp-clone / sharp-cascade: sharp (libvips) with --sharp NODE_MODULES (see sharp_reference.mjs).
+- sharp-clone / sharp-cascade: sharp (libvips) with --sharp NODE_MODULES (see sharp_reference.mjs),
+            as many photos in flight as cores; sharp-cascade-1: one photo at a time.
 
 Then: SSIM of every tool's 960w WebP against a reference downscale (full decode, Lanczos), a re-run
 of gallery on an unchanged folder of --rerun-photos photos, the peak RSS of gallery on a 50-MP
@@ -166,6 +167,8 @@ def tool_commands(args: argparse.Namespace, jobs: int) -> dict[str, tuple[list[s
         script = str(HERE / "sharp_reference.mjs")
         for mode in ("clone", "cascade"):
             tools[f"sharp-{mode}"] = ([node, script, mode, str(args.photos), "{out}", str(jobs)], sharp_env)
+        # A loop that awaits each photo in turn, as scripts are often written; libvips still threads.
+        tools["sharp-cascade-1"] = ([node, script, "cascade", str(args.photos), "{out}", "1"], sharp_env)
     return tools
 
 
