@@ -217,3 +217,21 @@ def test_prune_removes_only_outputs_of_photos_that_are_gone(tmp_path: Path) -> N
     assert left == sorted(o.path.name for o in pruned.photos[0].outputs)
     with Image.open(out / "g-01-0480w.webp") as image:
         assert image.size == (480, 320)  # prairie_falcon is 800x533
+
+
+def test_benchmark_runs_the_reference_job(tmp_path: Path) -> None:
+    """benchmarks/bench.py end to end on two photos: every tool writes the six outputs per photo."""
+    photos = _copy(["orientation/Landscape_1.jpg", "orientation/Portrait_1.jpg"], tmp_path / "p")
+    completed = subprocess.run(
+        [sys.executable, REPO / "benchmarks" / "bench.py", photos, "--runs", "1", "--skip-extras"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = {line.split()[0]: line.split() for line in completed.stdout.splitlines() if " MB " in line}
+    assert set(rows) == {"gallery", "naive", "floor"}
+    assert all(row[6] == "12" for row in rows.values()), completed.stdout  # outputs column
+    ssim = {m[0]: float(m[1]) for m in re.findall(r"^\s+(\w+)\s+SSIM mean ([\d.]+)", completed.stdout, re.M)}
+    assert set(ssim) == {"gallery", "naive"} and all(0.9 < value <= 1 for value in ssim.values()), completed.stdout
