@@ -69,7 +69,9 @@ def save_state(out_dir: Path, state: State) -> None:
         "outputs": state.outputs,
         "placeholders": state.placeholders,
     }
-    write_text_atomically(out_dir / STATE_FILE, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    # Compact on purpose: without `indent` json uses its C encoder, ~4x faster on the record of a
+    # large set, which every run writes, even one that finds nothing to do.
+    write_text_atomically(out_dir / STATE_FILE, json.dumps(payload, separators=(",", ":"), sort_keys=True) + "\n")
     (out_dir / JOURNAL_FILE).unlink(missing_ok=True)
 
 

@@ -167,6 +167,7 @@ def _run(source: Path, out_dir: Path, config: Config, options: _RunOptions, star
             for number, photo in enumerate(photos, start=1)
         ]
         done, jobs = _reuse_cached(plans, state, out_dir, config)
+        jobs.sort(key=lambda job: -job.photo.width * job.photo.height)  # largest first: no long tail at the end
         rendered = _map(render.render, jobs, config, progress, "rendering", on_result=_journal(out_dir))
         results = {job.photo.content_hash: result for job, result in zip(jobs, rendered, strict=True)}
         broken = {h for h, result in results.items() if result.error}
@@ -493,8 +494,9 @@ def _map(
     """Run `function` over `items` on the configured number of workers; results in item order.
 
     `on_result` sees each result as soon as it is ready, in whatever order they finish.
-    Rendering uses processes: Pillow releases the GIL in decode and encode but not in the Python
-    glue around them, and benchmarks/ measured processes ahead on two cores.
+    Rendering uses processes. Pillow releases the GIL in decode, resize and encode, and
+    `benchmarks/bench.py --levers` measured threads level with processes on two cores (wall and CPU
+    within noise); processes keep each worker's peak memory its own, which is what the README bounds.
     """
     if not items:
         return []
