@@ -119,7 +119,7 @@ def test_rerun_of_500_unchanged_photos_decodes_nothing(tmp_path: Path, monkeypat
 
 
 def test_a_changed_setting_re_renders_only_the_outputs_it_shapes(tmp_path: Path) -> None:
-    photos = _copy(["orientation/Landscape_1.jpg", "event/prairie_falcon.jpg"], tmp_path / "p")
+    photos = _copy(["orientation/Landscape_1.jpg", "cameras/prairie_falcon.jpg"], tmp_path / "p")
     out = tmp_path / "out"
     config = load_config(REFERENCE, output__dir=str(out), output__name="s", run__quiet=True)
     pipeline.process(photos, config)
@@ -186,7 +186,7 @@ def test_progress_bar_on_a_terminal_unless_quiet(tmp_path: Path, quiet: bool) ->
 
 
 def test_summary_counts_and_bytes(tmp_path: Path) -> None:
-    photos = _copy(["event/DSCN0010.jpg", "event/prairie_falcon.jpg", "edge/truncated_jpeg.jpg"], tmp_path / "p")
+    photos = _copy(["event/DSCN0010.jpg", "cameras/prairie_falcon.jpg", "edge/truncated_jpeg.jpg"], tmp_path / "p")
     out = tmp_path / "out"
     completed = run_gallery("process", photos, "--out", out, "--quiet")
     assert completed.returncode == 1
@@ -201,7 +201,7 @@ def test_summary_counts_and_bytes(tmp_path: Path) -> None:
 
 
 def test_prune_removes_only_outputs_of_photos_that_are_gone(tmp_path: Path) -> None:
-    photos = _copy(["event/DSCN0010.jpg", "event/prairie_falcon.jpg"], tmp_path / "p")
+    photos = _copy(["event/DSCN0010.jpg", "cameras/prairie_falcon.jpg"], tmp_path / "p")
     out = tmp_path / "out"
     config = load_config(REFERENCE, output__dir=str(out), output__name="g", run__quiet=True)
     pipeline.process(photos, config)
