@@ -91,41 +91,62 @@ class Invocation:
 
 
 def process_options(
-    source: Annotated[Path, typer.Argument(help="Folder of photos (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF, GIF).")],
-    out: Annotated[str | None, typer.Option("--out", "-o", help="Output folder for the image set.")] = None,
+    source: Annotated[
+        Path, typer.Argument(metavar="PHOTOS", help="Folder of photos (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF, GIF).")
+    ],
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder for the image set.")
+    ] = None,
     name: Annotated[
         str | None,
         typer.Option(
-            help="File-name stem, e.g. 2024-06-23-trade-mission-japan -> ...-01.jpeg. Default: the folder's name."
+            metavar="NAME",
+            help="File-name stem, e.g. 2024-06-23-trade-mission-japan -> ...-01.jpeg. Default: the folder's name.",
         ),
     ] = None,
-    title: Annotated[str | None, typer.Option(help="Post title, used for alt and title text by default.")] = None,
+    title: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Post title, used for alt and title text by default.")
+    ] = None,
     alt: Annotated[
         str | None,
-        typer.Option(help="Alt text template; placeholders {title} {number} {count} {filename} {date}."),
+        typer.Option(
+            metavar="TEMPLATE", help="Alt text template; placeholders {title} {number} {count} {filename} {date}."
+        ),
     ] = None,
-    title_template: Annotated[str | None, typer.Option(help="Title text template; same placeholders as --alt.")] = None,
+    title_template: Annotated[
+        str | None, typer.Option(metavar="TEMPLATE", help="Title text template; same placeholders as --alt.")
+    ] = None,
     url_prefix: Annotated[
-        str | None, typer.Option(help="URL prefix in the Markdown, e.g. '{{ site.baseurl }}/assets/img'.")
+        str | None,
+        typer.Option(metavar="URL", help="URL prefix in the Markdown, e.g. '{{ site.baseurl }}/assets/img'."),
     ] = None,
     width: Annotated[
         list[int] | None,
-        typer.Option("--width", "-w", help="Responsive width; repeat for several (default 480 960 1600)."),
+        typer.Option(
+            "--width", "-w", metavar="PX", help="Responsive width; repeat for several (default 480 960 1600)."
+        ),
     ] = None,
     variant_format: Annotated[
         list[str] | None,
-        typer.Option("--format", "-f", help="Responsive variant format: webp, avif, jpeg; repeatable."),
+        typer.Option(
+            "--format", "-f", metavar="webp|avif|jpeg", help="Responsive variant format: webp, avif, jpeg; repeatable."
+        ),
     ] = None,
     max_edge: Annotated[
-        int | None, typer.Option(help="Long-edge cap of the main image in pixels (never upscaled).")
+        int | None, typer.Option(metavar="PX", help="Long-edge cap of the main image in pixels (never upscaled).")
     ] = None,
     post_file: Annotated[
         str | None,
-        typer.Option(help="Also write the block into this post, between <!-- gallery:start/end --> markers."),
+        typer.Option(
+            metavar="POST.md", help="Also write the block into this post, between <!-- gallery:start/end --> markers."
+        ),
     ] = None,
     manifest: Annotated[
         str | None,
-        typer.Option(help="JSON manifest path, e.g. '_data/{name}.json' for Jekyll; '' = none. See docs/manifest.md."),
+        typer.Option(
+            metavar="PATH",
+            help="JSON manifest path, e.g. '_data/{name}.json' for Jekyll; '' = none. See docs/manifest.md.",
+        ),
     ] = None,
     metadata: Annotated[
         str | None,
@@ -155,17 +176,23 @@ def process_options(
     markup: Annotated[
         str | None,
         typer.Option(
+            metavar="markdown|kramdown|html|grid",
             help="Markup style of the block: markdown (one-liners), kramdown (responsive <img> for Jekyll), "
-            "html (<picture> in <figure>), grid (thumbnails linking to full size)."
+            "html (<picture> in <figure>), grid (thumbnails linking to full size).",
         ),
     ] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: all cores).")] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", metavar="N", help="Parallel workers (default: all cores).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     wait: Annotated[
         int | None,
-        typer.Option(help="Seconds to wait for another run on the same --out folder (default: refuse at once)."),
+        typer.Option(
+            metavar="SECONDS",
+            help="Seconds to wait for another run on the same --out folder (default: refuse at once).",
+        ),
     ] = None,
     config_file: ConfigOption = None,
 ) -> Invocation:
@@ -226,7 +253,8 @@ def process_command(invocation: Invocation) -> None:
 
     Example:
 
-        gallery process ./photos --out site/assets/img --name 2024-06-23-trade-mission-japan
+    \b
+        gallery process ./photos --out site/assets/img --name 2024-06-23-trade-mission-japan \\
             --title "Luxembourg Official Trade Mission to Japan 2024" > block.md
 
     Photos are numbered in capture order. Each gets NAME-NN.jpeg (the main image), WebP variants
@@ -382,7 +410,8 @@ def watch_command(
 
     Example, next to `jekyll serve`:
 
-        gallery watch uploads --out site/assets/img --name 2024-06-23-trade-mission-japan
+    \b
+        gallery watch uploads --out site/assets/img --name 2024-06-23-trade-mission-japan \\
             --post-file site/_posts/2024-06-23-trade-mission-japan.md
 
     Files still being written (size or mtime changed within --settle seconds, not yet a whole image,
