@@ -60,6 +60,7 @@ class MetadataFacts:
     thumbnail: bool = False
     icc_profile: str | None = None
     exif: bool = False
+    exif_tags: int = 0
     xmp: bool = False
     xmp_location: list[str] = field(default_factory=list)
     xmp_serials: list[str] = field(default_factory=list)
@@ -118,6 +119,7 @@ def _facts(path: Path, image: Image.Image) -> MetadataFacts:
         thumbnail=_has_thumbnail(exif, image),
         icc_profile=_profile_name(icc) if icc else None,
         exif=bool(exif),
+        exif_tags=len(main) + len(sub) + len(_ifd(exif, GPS_IFD)),
         xmp=bool(xmp),
         xmp_location=[name for name in xmp_names if _XMP_LOCATION.search(name.split(":")[1])],
         xmp_serials=[name for name in xmp_names if _XMP_SERIAL.search(name)],

@@ -13,7 +13,6 @@ record, so site builders do not publish it: it tells which originals carried GPS
 from __future__ import annotations
 
 import html
-import io
 import json
 import os
 import re
@@ -22,16 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from PIL import Image, ImageCms, IptcImagePlugin, UnidentifiedImageError
-
-from . import cache, emit, run, texts
+from . import audit, cache, emit, run, texts
 from .config import Config, ConfigError
-from .metadata import EXIF_IFD, read_exif
 
-GPS_IFD = 0x8825
-MAKER_NOTE = 0x927C
-SERIAL_TAGS = ((EXIF_IFD, 0xA431), (EXIF_IFD, 0xA435), (None, 0xC62F))  # body, lens, camera (DNG) serials
-MAKE, MODEL = 0x010F, 0x0110
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _DATA_URI = re.compile(r"data:image/(?:webp|jpeg|png);base64,[A-Za-z0-9+/=]+")
 # Rows of the metadata table; "yes" in a published file for the first three is flagged.
@@ -91,7 +83,7 @@ def preview(target: Path, config: Config, out_dir: str | None = None, output: Pa
         name = emit.slugify(str(manifest.get("name", "")))
     output = output or images / f".{name}-preview.html"
     output.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text_atomically(output, contact_sheet(photos, title, output.parent))
+    cache.write_text_atomically(output, contact_sheet(photos, title, output.parent, config))
     return output
 
 
@@ -151,44 +143,26 @@ def _from_manifest(entry: dict[str, Any], images: Path) -> SheetPhoto:
     )
 
 
-def metadata_summary(path: Path) -> dict[str, str]:
-    """What metadata a file carries, read from its header: one short value per row of ROWS."""
-    try:
-        with Image.open(path) as image:
-            exif = read_exif(image)
-            sub = exif.get_ifd(EXIF_IFD) if exif is not None else {}
-            gps = exif.get_ifd(GPS_IFD) if exif is not None else {}
-            serials = [(sub if ifd else exif).get(tag) for ifd, tag in SERIAL_TAGS] if exif is not None else []
-            try:
-                iptc = bool(IptcImagePlugin.getiptcinfo(image))
-            except Exception:  # a damaged IPTC block is still an IPTC block
-                iptc = True
-            icc = image.info.get("icc_profile")
-            camera = " ".join(str(exif.get(tag, "")).strip("\x00 ") for tag in (MAKE, MODEL)) if exif else ""
-            return {
-                "GPS position": "yes" if any(key in gps for key in (2, 4)) else "no",
-                "serial numbers": "yes" if any(serials) else "no",
-                "maker notes": "yes" if MAKER_NOTE in sub else "no",
-                "camera": texts.clean_text(camera) or "—",
-                "EXIF tags": str(len(exif) + len(sub) + len(gps)) if exif else "none",
-                "XMP": "yes" if image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") else "no",
-                "IPTC": "yes" if iptc else "no",
-                "colour profile": _profile_name(icc) if icc else "none",
-            }
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as error:
-        return dict.fromkeys(ROWS, f"unreadable ({error})")
+def metadata_summary(path: Path, config: Config) -> dict[str, str]:
+    """What metadata a file carries, as `gallery inspect` reads it: one short value per row of ROWS."""
+    facts = audit.read_facts(path, config)
+    if facts.error:
+        return dict.fromkeys(ROWS, f"unreadable ({facts.error})")
+    return {
+        "GPS position": "yes" if facts.gps else "no",
+        "serial numbers": "yes" if facts.serials or facts.xmp_serials else "no",
+        "maker notes": "yes" if facts.maker_notes else "no",
+        "camera": texts.clean_text(facts.camera or "") or "—",
+        "EXIF tags": str(facts.exif_tags) if facts.exif else "none",
+        "XMP": "yes" if facts.xmp else "no",
+        "IPTC": "yes" if facts.iptc else "no",
+        "colour profile": texts.clean_text(facts.icc_profile or "") or "none",
+    }
 
 
-def _profile_name(icc: bytes) -> str:
-    try:
-        return texts.clean_text(ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))) or "yes"
-    except (ImageCms.PyCMSError, OSError, ValueError):
-        return "yes (unreadable)"
-
-
-def _published_summary(outputs: tuple[SheetOutput, ...]) -> dict[str, str]:
+def _published_summary(outputs: tuple[SheetOutput, ...], config: Config) -> dict[str, str]:
     """Every output checked; a row shows one value when all files agree, else each distinct value."""
-    summaries = [metadata_summary(o.path) for o in outputs if o.path.is_file()]
+    summaries = [metadata_summary(o.path, config) for o in outputs if o.path.is_file()]
     if not summaries:
         return dict.fromkeys(ROWS, "files missing")
     return {row: " / ".join(dict.fromkeys(s[row] for s in summaries)) for row in ROWS}
@@ -202,7 +176,7 @@ def _kilobytes(count: int) -> str:
     return f"{count / 1000:.1f} kB"
 
 
-def contact_sheet(photos: list[SheetPhoto], title: str, page_dir: Path) -> str:
+def contact_sheet(photos: list[SheetPhoto], title: str, page_dir: Path, config: Config) -> str:
     """The whole page as one string."""
     problems = texts.lint_alt([(p.source_name, p.alt) for p in photos])
     lint = {name: message for name, message in problems if name}
@@ -220,12 +194,12 @@ def contact_sheet(photos: list[SheetPhoto], title: str, page_dir: Path) -> str:
         "</header>",
     ]
     for photo in photos:
-        parts.append(_photo_section(photo, lint.get(photo.source_name), page_dir))
+        parts.append(_photo_section(photo, lint.get(photo.source_name), page_dir, config))
     parts.append(f"<script>{_SCRIPT}</script></body></html>\n")
     return "\n".join(parts)
 
 
-def _photo_section(photo: SheetPhoto, lint: str | None, page_dir: Path) -> str:
+def _photo_section(photo: SheetPhoto, lint: str | None, page_dir: Path, config: Config) -> str:
     colour = photo.color if _HEX_COLOUR.fullmatch(photo.color) else ""
     lqip = photo.placeholder if _DATA_URI.fullmatch(photo.placeholder) else ""
     figures = []
@@ -243,8 +217,8 @@ def _photo_section(photo: SheetPhoto, lint: str | None, page_dir: Path) -> str:
         swatch = f'<span class="swatch" style="background:{colour}"></span> {_e(colour)}' if colour else ""
         tiny = f'<img class="lqip" src="{_e(lqip)}" alt="" data-expected="">' if lqip else ""
         figures.append(f"<figure><figcaption>placeholder</figcaption>{tiny}<p>{swatch}</p></figure>")
-    source_meta = metadata_summary(photo.source) if photo.source else dict.fromkeys(ROWS, "—")
-    published = _published_summary(photo.outputs)
+    source_meta = metadata_summary(photo.source, config) if photo.source else dict.fromkeys(ROWS, "—")
+    published = _published_summary(photo.outputs, config)
     rows = []
     for row in ROWS:
         flagged = row in PRIVATE_ROWS and "yes" in published[row]
