@@ -30,7 +30,7 @@ def fixture_photo(name: str) -> Path:
     return matches[0]
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} — CI must provide it (.ci/run installs tools; the corpus lies beside the clone)")
     pytest.skip(reason)
@@ -39,7 +39,7 @@ def _unavailable(reason: str) -> None:
 def require_tool(name: str, package: str) -> str:
     path = shutil.which(name)
     if path is None:
-        _unavailable(f"requires tool {name!r} (Debian package {package})")
+        unavailable(f"requires tool {name!r} (Debian package {package})")
     return path  # type: ignore[return-value]
 
 
@@ -47,7 +47,7 @@ def require_tool(name: str, package: str) -> str:
 def corpus() -> Path:
     """The shared corpus of real photos, when it lies beside the repository."""
     if not CORPUS.is_dir():
-        _unavailable(f"requires the shared corpus at {CORPUS}")
+        unavailable(f"requires the shared corpus at {CORPUS}")
     return CORPUS
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from .conftest import FIXTURES, REPO, require_tool, run_gallery
+from .conftest import FIXTURES, REPO, require_tool, run_gallery, unavailable
 
 PHOTOS = sorted((FIXTURES / "orientation").glob("*.jpg"))  # 12 distinct real photos, ~350 KB each
 FEW = 3
@@ -230,7 +230,7 @@ def _tmpfs(path: Path, options: str) -> Iterator[Path]:
     path.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.decode().strip()})")
+        unavailable(f"requires mounting a tmpfs (as root): {mounted.stderr.decode().strip()}")
     try:
         yield path
     finally:
