@@ -5,15 +5,19 @@ result = pipeline.process("photos", pipeline.load_config("config.toml"), output_
 print(result.markup)
 """
 
-from .config import Config, ConfigError, load_config
-from .ingest import Problem
-from .render import OutputFile
-from .run import PhotoResult, RunResult, process
+from .config import Config, load_config
+from .errors import ConfigError, GalleryError, LockedError, OutputError, PhotoError
+from .model import OutputFile, PhotoResult, Problem, RunResult
+from .run import process
 
 __all__ = [
     "Config",
     "ConfigError",
+    "GalleryError",
+    "LockedError",
+    "OutputError",
     "OutputFile",
+    "PhotoError",
     "PhotoResult",
     "Problem",
     "RunResult",

@@ -1,8 +1,7 @@
 """What metadata image files carry: `gallery inspect` for people, `gallery audit` for a site's CI.
 
-Both read files with the same code the pipeline uses (Pillow's EXIF parser through
-`metadata.read_exif`, pillow-heif for HEIF), and only headers: no pixel is decoded. XMP packets are
-also looked for in the raw bytes, because Pillow does not expose XMP for every format (GIF).
+Both read files through the pipeline's one metadata reader (`metadata.read_metadata`: EXIF, XMP
+with JPEG extended XMP, IPTC, ICC), and only headers: no pixel is decoded.
 """
 
 from __future__ import annotations
@@ -15,29 +14,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import ExifTags, Image, ImageCms, IptcImagePlugin
+from PIL import ExifTags, Image, ImageCms
 
+from . import xmp
 from .config import Config
-from .ingest import PhotoError, open_image, sniff
-from .metadata import (
-    EXIF_IFD,
-    GPS_IFD,
-    JPEG_THUMBNAIL_LENGTH,
-    MAKER_NOTE,
-    SERIAL_TAGS,
-    capture_time,
-    orientation,
-    read_exif,
-)
+from .errors import PhotoError
+from .exif_tags import EXIF_IFD, GPS_IFD, JPEG_THUMBNAIL_LENGTH, MAKE, MAKER_NOTE, MODEL, SERIAL_TAGS
+from .ingest import open_image, sniff
+from .metadata import capture_time, ifd, read_metadata
 
-_XMP_PACKET = re.compile(rb"<x:xmpmeta.*?</x:xmpmeta>", re.DOTALL)
-# `prefix:Name=` (attribute form) or `<prefix:Name>` (element form) in an XMP packet.
-_XMP_PROPERTY = re.compile(r"([A-Za-z][\w.-]*):([A-Za-z]\w*)(?=\s*=|[\s/>])")
 _XMP_LOCATION = re.compile(r"GPS|Latitude|Longitude|Location|City|Country|Sublocation|ProvinceState|^State$")
 _XMP_SERIAL = re.compile(r"SerialNumber")
 # IPTC IIM datasets that name a place: City, Sub-location, Province/State, Country code, Country.
 _IPTC_LOCATION = {(2, 90): "City", (2, 92): "Sub-location", (2, 95): "Province-State", (2, 100): "Country-Code"}
 _IPTC_LOCATION[(2, 101)] = "Country"
+_XMP_PREFIXES = {
+    xmp.DC: "dc",
+    xmp.EXIF: "exif",
+    xmp.EXIF_EX: "exifEX",
+    xmp.AUX: "aux",
+    xmp.TIFF: "tiff",
+    xmp.XMP: "xmp",
+    xmp.PHOTOSHOP: "photoshop",
+    xmp.IPTC_CORE: "Iptc4xmpCore",
+    xmp.IPTC_EXT: "Iptc4xmpExt",
+}
 _PHOTOSHOP_RESOURCES = 0x8649
 _PHOTOSHOP_THUMBNAILS = {0x0409, 0x040C}
 
@@ -82,32 +83,33 @@ def read_facts(path: Path, config: Config) -> MetadataFacts:
 
 
 def _facts(path: Path, image: Image.Image) -> MetadataFacts:
-    exif = read_exif(image)
+    metadata = read_metadata(image, path)
+    exif = metadata.exif
     main = dict(exif or {})
-    sub = _ifd(exif, EXIF_IFD)
-    gps = _ifd(exif, GPS_IFD)
+    sub = ifd(exif, EXIF_IFD)
+    gps = ifd(exif, GPS_IFD)
     gps.pop(0, None)  # GPSVersionID alone says nothing about a place
     serials = [
         f"{ExifTags.TAGS.get(tag, hex(tag))}={_text(value)}"
         for tag, value in (*main.items(), *sub.items())
         if tag in SERIAL_TAGS and _text(value).strip()
     ]
-    xmp = _xmp_text(path, image)
-    xmp_names = sorted({f"{prefix}:{name}" for prefix, name in _XMP_PROPERTY.findall(xmp)})
-    iptc = _iptc(image)
-    camera = " ".join(_text(main.get(tag)).strip() for tag in (0x010F, 0x0110) if main.get(tag))
-    original = image.info.get("original_orientation")  # HEIF: pillow-heif applied irot and reset EXIF
-    icc = image.info.get("icc_profile")
+    xmp_properties = metadata.xmp.properties() if metadata.xmp else []
+    xmp_names = sorted({_xmp_name(namespace, name) for namespace, name, _ in xmp_properties})
+    iptc = metadata.iptc
+    camera = " ".join(_text(main.get(tag)).strip() for tag in (MAKE, MODEL) if main.get(tag))
+    icc = metadata.icc
     captured = capture_time(exif)
     strings = [_text(value) for value in (*main.values(), *sub.values(), *gps.values())]
-    strings += [_text(value) for key, value in image.info.items() if key not in ("exif", "icc_profile")]
-    strings += [xmp, *(_text(value) for value in iptc.values())]
+    strings += [_text(value) for key, value in image.info.items() if key not in ("exif", "icc_profile", "xmp")]
+    strings += [value for _, _, value in xmp_properties]
+    strings += [_text(value) for value in iptc.values()]
     return MetadataFacts(
         path=str(path),
         format=image.format,
         width=image.width,
         height=image.height,
-        orientation=original if isinstance(original, int) else (orientation(exif) if exif else None),
+        orientation=metadata.stored_orientation,
         captured=captured.isoformat(sep=" ", timespec="milliseconds" if captured.microsecond else "seconds")
         if captured
         else None,
@@ -119,9 +121,9 @@ def _facts(path: Path, image: Image.Image) -> MetadataFacts:
         thumbnail=_has_thumbnail(exif, image),
         icc_profile=_profile_name(icc) if icc else None,
         exif=bool(exif),
-        exif_tags=len(main) + len(sub) + len(_ifd(exif, GPS_IFD)),
-        xmp=bool(xmp),
-        xmp_location=[name for name in xmp_names if _XMP_LOCATION.search(name.split(":")[1])],
+        exif_tags=len(main) + len(sub) + len(ifd(exif, GPS_IFD)),
+        xmp=metadata.xmp is not None,
+        xmp_location=[name for name in xmp_names if _XMP_LOCATION.search(name.rpartition(":")[2])],
         xmp_serials=[name for name in xmp_names if _XMP_SERIAL.search(name)],
         iptc=bool(iptc),
         iptc_location=[label for key, label in _IPTC_LOCATION.items() if iptc.get(key)],
@@ -129,11 +131,9 @@ def _facts(path: Path, image: Image.Image) -> MetadataFacts:
     )
 
 
-def _ifd(exif: Image.Exif | None, tag: int) -> dict[int, Any]:
-    try:
-        return dict(exif.get_ifd(tag)) if exif is not None else {}
-    except Exception:
-        return {}
+def _xmp_name(namespace: str, name: str) -> str:
+    """`exif:GPSLatitude`: a property under the prefix people know for its namespace, whatever the file used."""
+    return f"{_XMP_PREFIXES.get(namespace, namespace)}:{name}"
 
 
 def _text(value: object) -> str:
@@ -144,25 +144,9 @@ def _text(value: object) -> str:
     return str(value).replace("\x00", "") if value is not None else ""
 
 
-def _xmp_text(path: Path, image: Image.Image) -> str:
-    """The XMP packet as text: from Pillow where it exposes one, else found in the file's bytes."""
-    xmp = image.info.get("xmp")
-    if not xmp:
-        match = _XMP_PACKET.search(path.read_bytes())
-        xmp = match.group(0) if match else b""
-    return _text(xmp)
-
-
-def _iptc(image: Image.Image) -> dict[tuple[int, int], Any]:
-    try:
-        return IptcImagePlugin.getiptcinfo(image) or {}  # type: ignore[arg-type]
-    except Exception:
-        return {}
-
-
 def _has_thumbnail(exif: Image.Exif | None, image: Image.Image) -> bool:
     """An EXIF IFD1 preview, a Photoshop thumbnail, extra images in a JPEG's MPF block, or a HEIF thumbnail item."""
-    if _ifd(exif, ExifTags.IFD.IFD1).get(JPEG_THUMBNAIL_LENGTH):
+    if ifd(exif, ExifTags.IFD.IFD1).get(JPEG_THUMBNAIL_LENGTH):
         return True
     info = image.info
     photoshop = info.get("photoshop") or {}  # JPEG: Photoshop image resources by id

@@ -1,60 +1,82 @@
-"""The output folder's own state: a lock for the run and a record of what was written from what.
+"""The output folder's record of what was written from what, so re-runs redo only what changed.
 
-The record lets a re-run skip unchanged photos without decoding them: a source is recognised by
-size and mtime first (cheap), by content hash when those changed, and each output by a key made of
-the settings that shape its bytes. An unreadable record is a cache miss, never an error.
+A source is recognised by size and mtime first (cheap), by content hash when those changed, and each
+output by a key derived from every setting that shapes its bytes (plan.py). The record holds typed
+records and converts them to and from JSON itself; an unreadable record is a cache miss, never an
+error. A journal beside it keeps the photos a killed run finished.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
-import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from .files import write_atomically
+from .model import Candidate, OutputFile, PhotoText, Placeholder, Role, SourcePhoto
 
 STATE_FILE = ".gallery-state.json"
 JOURNAL_FILE = ".gallery-state.journal"
-LOCK_FILE = ".gallery.lock"
 STATE_VERSION = 1
 
 
-class LockedError(RuntimeError):
-    """Another run is writing to the same output folder."""
+@dataclass(frozen=True)
+class OutputRecord:
+    """One output file as the record keeps it: a file name in the output folder, never a path."""
+
+    file: str
+    role: Role
+    format: str
+    width: int
+    height: int
+    bytes: int
+
+    @classmethod
+    def of(cls, output: OutputFile) -> OutputRecord:
+        return cls(output.path.name, output.role, output.format, output.width, output.height, output.bytes)
 
 
-class OutputError(RuntimeError):
-    """A folder or file the run needs cannot be read or written (disk full, permission denied)."""
+@dataclass(frozen=True)
+class PublishedSet:
+    """The set last published into the folder: which source folder, under which name and title."""
+
+    source: str
+    name: str
+    title: str
 
 
 @dataclass
 class State:
-    """`sources`: path -> {size, mtime_ns, hash, width, height, format, captured}.
-    `outputs`: content hash -> output key -> {file, role, format, width, height, bytes}.
-    `placeholders`: content hash -> {key (of the smallest output it was made from), color, lqip}."""
+    """`sources`: resolved source path -> what its header said; `outputs`: content hash -> output key
+    -> record; `placeholders`: content hash -> placeholder; `published`: the set the folder holds."""
 
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    outputs: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    placeholders: dict[str, dict[str, str]] = field(default_factory=dict)
+    sources: dict[str, SourcePhoto] = field(default_factory=dict)
+    outputs: dict[str, dict[str, OutputRecord]] = field(default_factory=dict)
+    placeholders: dict[str, Placeholder] = field(default_factory=dict)
+    published: PublishedSet | None = None
+
+    def known_photo(self, candidate: Candidate) -> SourcePhoto | None:
+        """What the record knows of a file whose size and mtime have not changed since."""
+        known = self.sources.get(str(candidate.path.resolve()))
+        if known is None or (known.size, known.mtime_ns) != (candidate.size, candidate.mtime_ns):
+            return None
+        return SourcePhoto(**{**vars(known), "path": candidate.path})
+
+    def remember_photo(self, photo: SourcePhoto) -> None:
+        self.sources[str(photo.path.resolve())] = photo
+
+    def record_outputs(self, content_hash: str, outputs: Iterable[OutputFile]) -> None:
+        self.outputs.setdefault(content_hash, {}).update({o.key: OutputRecord.of(o) for o in outputs})
 
 
 def load_state(out_dir: Path) -> State:
     """The record of the last complete run, plus the photos a killed run finished after it."""
     try:
         raw = json.loads((out_dir / STATE_FILE).read_text(encoding="utf-8"))
-        if raw.get("version") == STATE_VERSION:
-            state = State(
-                sources=dict(raw["sources"]),
-                outputs=dict(raw["outputs"]),
-                placeholders=dict(raw.get("placeholders", {})),
-            )
-        else:
-            state = State()
+        state = _from_json(raw) if raw.get("version") == STATE_VERSION else State()
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         state = State()
     _replay_journal(out_dir, state)
@@ -65,29 +87,29 @@ def save_state(out_dir: Path, state: State) -> None:
     """Write the whole record; the journal is folded into it and goes."""
     payload = {
         "version": STATE_VERSION,
-        "sources": state.sources,
-        "outputs": state.outputs,
-        "placeholders": state.placeholders,
+        "sources": {path: _source_json(photo) for path, photo in state.sources.items()},
+        "outputs": {h: {key: asdict(r) for key, r in records.items()} for h, records in state.outputs.items()},
+        "placeholders": {h: asdict(p) for h, p in state.placeholders.items()},
+        "published": asdict(state.published) if state.published else None,
     }
     # Compact on purpose: without `indent` json uses its C encoder, ~4x faster on the record of a
     # large set, which every run writes, even one that finds nothing to do.
-    write_text_atomically(out_dir / STATE_FILE, json.dumps(payload, separators=(",", ":"), sort_keys=True) + "\n")
+    text = json.dumps(payload, separators=(",", ":"), sort_keys=True) + "\n"
+    write_atomically(out_dir / STATE_FILE, text.encode("utf-8"))
     (out_dir / JOURNAL_FILE).unlink(missing_ok=True)
 
 
-def journal_outputs(
-    out_dir: Path, content_hash: str, records: dict[str, dict[str, Any]], placeholder: dict[str, str] | None
-) -> None:
+def journal_outputs(out_dir: Path, content_hash: str, outputs: Iterable[OutputFile], placeholder: Placeholder) -> None:
     """Note one photo's finished outputs the moment they exist, one appended line each.
 
     The full record is written once, at the end of a run; a run killed before then would forget
     every photo it finished. The journal keeps them, so the next run renders only the rest. A line
     cut short by the kill is ignored when read.
     """
-    entry = {"hash": content_hash, "outputs": records, "placeholder": placeholder}
-    line = json.dumps(entry, sort_keys=True) + "\n"
+    records = {o.key: asdict(OutputRecord.of(o)) for o in outputs}
+    entry = {"hash": content_hash, "outputs": records, "placeholder": asdict(placeholder)}
     with (out_dir / JOURNAL_FILE).open("a", encoding="utf-8") as handle:
-        handle.write(line)
+        handle.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
 def _replay_journal(out_dir: Path, state: State) -> None:
@@ -98,65 +120,49 @@ def _replay_journal(out_dir: Path, state: State) -> None:
     for line in lines:
         try:
             entry = json.loads(line)
-            state.outputs.setdefault(entry["hash"], {}).update(entry["outputs"])
+            records = {key: OutputRecord(**record) for key, record in entry["outputs"].items()}
+            state.outputs.setdefault(entry["hash"], {}).update(records)
             if entry.get("placeholder"):
-                state.placeholders[entry["hash"]] = entry["placeholder"]
+                state.placeholders[entry["hash"]] = Placeholder(**entry["placeholder"])
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write through a temp file and rename, so readers see the old or the new text, never half."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+def _from_json(raw: dict[str, Any]) -> State:
+    published = raw.get("published")
+    return State(
+        sources={path: _source_from_json(path, facts) for path, facts in raw["sources"].items()},
+        outputs={
+            h: {key: OutputRecord(**record) for key, record in records.items()} for h, records in raw["outputs"].items()
+        },
+        placeholders={h: Placeholder(**p) for h, p in raw.get("placeholders", {}).items()},
+        published=PublishedSet(**published) if published else None,
+    )
 
 
-def remove_stale_temp_files(out_dir: Path) -> None:
-    """Temp files left by a killed run; safe to remove because we hold the folder's lock."""
-    for temp in out_dir.glob(".*.tmp"):
-        temp.unlink(missing_ok=True)
+def _source_json(photo: SourcePhoto) -> dict[str, Any]:
+    return {
+        "size": photo.size,
+        "mtime_ns": photo.mtime_ns,
+        "hash": photo.content_hash,
+        "format": photo.format,
+        "width": photo.width,
+        "height": photo.height,
+        "captured": photo.captured.isoformat() if photo.captured else None,
+        "text": asdict(photo.embedded),
+    }
 
 
-@contextmanager
-def output_lock(out_dir: Path, wait: float = 0) -> Iterator[None]:
-    """Hold an exclusive lock on the output folder for the whole run.
-
-    A second run waits up to `wait` seconds for the first to finish, then refuses with LockedError.
-    flock is released by the kernel when a process dies, so a lock left by a killed run is never
-    stale: the next run simply takes it (once any worker processes of the killed run have exited).
-    """
-    path = out_dir / LOCK_FILE
-    deadline = time.monotonic() + wait
-    with path.open("a+") as handle:
-        while not _try_lock(handle):
-            if time.monotonic() >= deadline:
-                handle.seek(0)
-                holder = handle.read().strip() or "unknown"
-                waited = f" (waited {wait:g} s)" if wait else ""
-                raise LockedError(
-                    f"another gallery run (pid {holder}) is writing to {out_dir}{waited}; let it finish, "
-                    "or pass --wait SECONDS to queue behind it"
-                )
-            time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _try_lock(handle: IO[str]) -> bool:
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-        if error.errno not in (errno.EAGAIN, errno.EACCES):
-            raise
-        return False
-    return True
+def _source_from_json(path: str, known: dict[str, Any]) -> SourcePhoto:
+    captured = known["captured"]
+    return SourcePhoto(
+        path=Path(path),
+        format=known["format"],
+        size=known["size"],
+        mtime_ns=known["mtime_ns"],
+        content_hash=known["hash"],
+        width=known["width"],
+        height=known["height"],
+        captured=datetime.fromisoformat(captured) if captured else None,
+        embedded=PhotoText(**{k: v for k, v in known["text"].items() if isinstance(v, str)}),
+    )

@@ -1,8 +1,8 @@
 """`gallery captions`: start or extend the captions.toml a person fills in beside the photos.
 
 Existing text is never rewritten: the file is kept byte for byte (comments included) and entries
-for photos it does not list yet are appended, in capture order, pre-filled with any description
-and title embedded in the photo.
+for photos it does not list yet are appended, in the plan's order and with the plan's numbers
+(the same `process` gives), pre-filled with any description and title embedded in the photo.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, ingest, texts
+from .cache import load_state
 from .config import Config
-from .ingest import PhotoError, Problem, SourcePhoto
+from .files import write_text_if_changed
+from .model import PhotoPlan, PhotoText, Problem
+from .plan import make_plan
+from .texts import CAPTIONS_FILE, captions_entry, merge_captions
 
 
 @dataclass(frozen=True)
@@ -25,34 +28,31 @@ class CaptionsUpdate:
 
 
 def update_captions(source: Path, config: Config) -> CaptionsUpdate:
-    """Add an entry per photo not yet in SOURCE/captions.toml; raise ConfigError if the file is malformed."""
-    path = source / texts.CAPTIONS_FILE
-    written = texts.load_captions(source)  # refuse to append to a file that does not parse
-    candidates, problems, _ = ingest.find_candidates(source, config)
-    photos: list[SourcePhoto] = []
-    for candidate in candidates:
-        try:
-            photos.append(ingest.inspect_source(candidate, config))
-        except PhotoError as error:
-            problems.append(Problem(candidate.path, str(error)))
-    ordered = ingest.capture_order(photos)
-    new = [photo for photo in ordered if photo.path.name not in written]
+    """Add an entry per photo not yet in SOURCE/captions.toml; raise ConfigError if the file is malformed.
+
+    The output folder's record (read, never written here) spares reading headers it already knows.
+    """
+    path = source / CAPTIONS_FILE
+    plan = make_plan(source, config, load_state(Path(config.output.dir)))
+    written = plan.captions
+    new = [photo for photo in plan.photos if photo.photo.path.name not in written]
     entries = [
-        (photo.path.name, texts.captions_entry(photo.path.name, photo.embedded, _note(photo, ordered))) for photo in new
+        (photo.photo.path.name, captions_entry(photo.photo.path.name, photo.photo.embedded, _note(photo, plan.photos)))
+        for photo in new
     ]
     existing = path.read_bytes().decode("utf-8") if path.exists() else None
-    text = texts.merge_captions(existing, entries)
+    text = merge_captions(existing, entries)
     if text != existing:
-        cache.write_text_atomically(path, text)
+        write_text_if_changed(path, text)
     missing = tuple(
-        photo.path.name
-        for photo in ordered
-        if not written.get(photo.path.name, texts.PhotoText()).or_else(photo.embedded).alt
+        photo.photo.path.name
+        for photo in plan.photos
+        if not written.get(photo.photo.path.name, PhotoText()).or_else(photo.photo.embedded).alt
     )
-    return CaptionsUpdate(path, tuple(name for name, _ in entries), len(written), missing, tuple(problems))
+    return CaptionsUpdate(path, tuple(name for name, _ in entries), len(written), missing, plan.failures)
 
 
-def _note(photo: SourcePhoto, ordered: list[SourcePhoto]) -> str:
+def _note(photo: PhotoPlan, photos: tuple[PhotoPlan, ...]) -> str:
     """`photo 3 of 7, taken 2008-10-22 14:32, 640x480`: which photo an entry is, at a glance."""
-    taken = f", taken {photo.captured:%Y-%m-%d %H:%M}" if photo.captured else ""
-    return f"photo {ordered.index(photo) + 1} of {len(ordered)}{taken}, {photo.width}x{photo.height}"
+    taken = f", taken {photo.photo.captured:%Y-%m-%d %H:%M}" if photo.photo.captured else ""
+    return f"photo {photo.number} of {len(photos)}{taken}, {photo.photo.width}x{photo.photo.height}"

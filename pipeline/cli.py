@@ -21,12 +21,12 @@ from typing import Annotated, Any
 import typer
 
 from . import audit
-from .cache import LockedError, OutputError
 from .captions import update_captions
-from .config import Config, ConfigError, load_config
-from .ingest import PhotoError
+from .config import Config, load_config
+from .errors import ConfigError, GalleryError
+from .model import RunResult
 from .preview import preview
-from .run import RunResult, process
+from .run import process
 from .watch import stop_on_signals, watch
 
 app = typer.Typer(
@@ -263,7 +263,7 @@ def process_command(invocation: Invocation) -> None:
     """
     try:
         result = process(invocation.source, invocation.config, prune=invocation.prune)
-    except (LockedError, OutputError, ConfigError, PhotoError) as error:
+    except GalleryError as error:
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(report(result))
@@ -284,7 +284,7 @@ def captions_command(
     config = build_config(config_file)
     try:
         update = update_captions(source, config)
-    except (ConfigError, PhotoError) as error:
+    except GalleryError as error:
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
     for problem in update.problems:
@@ -324,7 +324,7 @@ def preview_command(
     config = build_config(config_file, output__name=name, text__title=title)
     try:
         page = preview(target, config, out_dir=out, output=output)
-    except (LockedError, ConfigError, PhotoError) as error:
+    except GalleryError as error:
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(str(page))
@@ -426,7 +426,7 @@ def watch_command(
         )
         with stop_on_signals(stop):
             watcher = watch(invocation.source, config, once=once, stop=stop)
-    except (ConfigError, PhotoError) as error:
+    except GalleryError as error:
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-OutputFormat = Literal["jpeg", "webp", "avif"]
-OUTPUT_FORMATS: tuple[str, ...] = ("jpeg", "webp", "avif")
+from . import formats
+from .errors import ConfigError
+from .exif_tags import allowed_tag_ids
+
+# The names of the metadata policies (exif_policy.POLICIES) and markup styles (markup.STYLES), listed
+# here as part of the settings' reference; a test keeps each list equal to its registry.
 METADATA_POLICIES: tuple[str, ...] = ("strip", "keep", "allow")
 COLOR_MODES: tuple[str, ...] = ("srgb", "preserve")
 MARKUP_STYLES: tuple[str, ...] = ("markdown", "kramdown", "html", "grid")
-
-
-class ConfigError(ValueError):
-    """A setting is missing, misspelt or out of range; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class ImageSettings:
 
     enabled: bool = True
     max_edge: int = 2048
-    format: OutputFormat = "jpeg"
+    format: str = "jpeg"
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class VariantSettings:
     """Responsive widths for `srcset`, in every listed format."""
 
     widths: tuple[int, ...] = (480, 960, 1600)
-    formats: tuple[OutputFormat, ...] = ("webp",)
+    formats: tuple[str, ...] = ("webp",)
 
 
 @dataclass(frozen=True)
@@ -78,19 +78,17 @@ class ThumbnailSettings:
     """A small preview for grids and contact sheets; `width = 0` turns it off."""
 
     width: int = 320
-    format: OutputFormat = "webp"
+    format: str = "webp"
 
 
-@dataclass(frozen=True)
-class QualitySettings:
-    """Encoder settings per format; they change output bytes, so they are part of the cache key."""
-
-    jpeg: int = 82
-    webp: int = 80
-    avif: int = 60
-    webp_method: int = 4
-    avif_speed: int = 8
-    jpeg_optimize: bool = False
+# Encoder settings per format, as each format's record in formats.py declares them: a format added
+# there brings its settings along. Each output's cache key takes its own format's settings.
+QualitySettings = dataclasses.make_dataclass(
+    "QualitySettings",
+    [(key, type(value), field(default=value)) for key, value in formats.quality_defaults().items()],
+    frozen=True,
+)
+QualitySettings.__module__ = __name__  # so a worker process finds the class when it unpickles a Config
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,7 @@ class Config:
     image: ImageSettings = field(default_factory=ImageSettings)
     variants: VariantSettings = field(default_factory=VariantSettings)
     thumbnail: ThumbnailSettings = field(default_factory=ThumbnailSettings)
-    quality: QualitySettings = field(default_factory=QualitySettings)
+    quality: Any = field(default_factory=QualitySettings)  # a QualitySettings
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     run: RunSettings = field(default_factory=RunSettings)
@@ -222,17 +220,16 @@ def _coerce(name: str, value: Any, default: Any, origin: str) -> Any:
 
 def validate(config: Config) -> None:
     """Reject settings that would fail later, with a message that names the setting."""
-    formats = [config.image.format, config.thumbnail.format, *config.variants.formats]
-    for fmt in formats:
-        if fmt not in OUTPUT_FORMATS:
-            raise ConfigError(f"unknown output format {fmt!r}; choose from {', '.join(OUTPUT_FORMATS)}")
+    for fmt in (config.image.format, config.thumbnail.format, *config.variants.formats):
+        formats.check_available(fmt)
+        formats.check_colour(fmt, config.metadata.color)
     if any(not isinstance(w, int) or w <= 0 for w in config.variants.widths):
         raise ConfigError(f"variants.widths must be positive integers, got {list(config.variants.widths)}")
     if config.image.max_edge <= 0:
         raise ConfigError("image.max_edge must be a positive number of pixels")
     if config.thumbnail.width < 0:
         raise ConfigError("thumbnail.width must be 0 (off) or a positive number of pixels")
-    for fmt in OUTPUT_FORMATS:
+    for fmt in formats.QUALITY_KEYS:
         quality = getattr(config.quality, fmt)
         if not 1 <= quality <= 100:
             raise ConfigError(f"quality.{fmt} must be between 1 and 100, got {quality}")
@@ -242,8 +239,6 @@ def validate(config: Config) -> None:
         )
     if config.metadata.policy == "allow" and not config.metadata.allow:
         raise ConfigError('metadata.policy = "allow" needs tag names in metadata.allow, e.g. ["Artist", "Copyright"]')
-    from .metadata import allowed_tag_ids  # the EXIF tag table lives with the code that uses it
-
     allowed_tag_ids(config.metadata.allow)
     if config.metadata.color not in COLOR_MODES:
         raise ConfigError(f"metadata.color must be one of {', '.join(COLOR_MODES)}, got {config.metadata.color!r}")

@@ -10,11 +10,9 @@ import hashlib
 import os
 import re
 import stat
-import unicodedata
 import warnings
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -22,8 +20,10 @@ import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
 from .config import Config
-from .metadata import capture_time, read_exif, swaps_axes
-from .texts import PhotoText, embedded_text
+from .errors import PhotoError
+from .metadata import capture_time, read_metadata, swaps_axes
+from .model import Candidate, Problem, SourcePhoto
+from .texts import embedded_text
 
 # Pillow discovers formats through registered openers; pillow-heif plugs HEIF into the same table.
 pillow_heif.register_heif_opener()
@@ -59,46 +59,6 @@ IMAGE_SUFFIXES = {
 # file becomes a photo only once renamed to its final name. Dotfiles (rsync, Syncthing, macOS `._*`)
 # are skipped separately.
 TEMPORARY_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", "~")
-
-
-class PhotoError(Exception):
-    """A photo cannot be used; the message is written for a person, not a developer."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A directory entry that looks like a photo by content; nothing decoded yet."""
-
-    path: Path
-    format: str
-    size: int
-    mtime_ns: int
-
-
-@dataclass(frozen=True)
-class SourcePhoto:
-    """What ordering and planning need to know about one readable photo."""
-
-    path: Path
-    format: str
-    size: int
-    mtime_ns: int
-    content_hash: str
-    width: int
-    height: int
-    captured: datetime | None
-    embedded: PhotoText = field(default_factory=PhotoText)  # description and title written into the file, if any
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One file-level failure or warning, reported with the file's name."""
-
-    path: Path
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
 
 
 def sniff(head: bytes) -> str | None:
@@ -180,15 +140,6 @@ def find_candidates(
     return candidates, problems, skipped
 
 
-def display_name(path: Path) -> str:
-    """A file or folder name as text for people and markup: valid UTF-8, NFC.
-
-    Linux names are bytes; one that is not UTF-8 (a camera card, an old archive) would otherwise
-    carry surrogate escapes that cannot be written to a UTF-8 manifest or page.
-    """
-    return unicodedata.normalize("NFC", os.fsencode(path.name).decode("utf-8", "replace"))
-
-
 def hash_file(path: Path) -> str:
     """Content hash used as the cache identity of a photo (renames keep their outputs)."""
     digest = hashlib.blake2b(digest_size=16)
@@ -242,12 +193,12 @@ def _declared_pixels(message: str) -> str:
 def inspect_source(candidate: Candidate, config: Config) -> SourcePhoto:
     """Read the header of one candidate: displayed size, capture time, embedded text, content hash."""
     with open_image(candidate.path, config) as image:
-        exif = read_exif(image)
+        metadata = read_metadata(image, candidate.path)
         width, height = image.size
-        if swaps_axes(exif):
+        if swaps_axes(metadata.orientation):
             width, height = height, width
-        captured = capture_time(exif)
-        embedded = embedded_text(image, exif)
+        captured = capture_time(metadata.exif)
+        embedded = embedded_text(metadata.descriptions(), metadata.titles())
     return SourcePhoto(
         path=candidate.path,
         format=candidate.format,

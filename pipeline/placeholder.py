@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
 
 from PIL import Image
 
-from .metadata import flatten
+from .colour import flatten
+from .model import Placeholder
 
 LQIP_EDGE = 16  # pixels on the long edge; the browser blurs it up (CSS filter: blur)
 LQIP_QUALITY = 50
 PALETTE_EDGE = 64
 PALETTE_COLOURS = 8
-
-
-@dataclass(frozen=True)
-class Placeholder:
-    """`color`: "#rrggbb", the most common of a few representative colours.
-    `lqip`: a `data:image/webp;base64,...` URI of a LQIP_EDGE-pixel version of the photo.
-    `key`: cache key of the output it was made from; other pixels mean it must be made again."""
-
-    color: str
-    lqip: str
-    key: str
 
 
 def make_placeholder(image: Image.Image, background: str, key: str) -> Placeholder:

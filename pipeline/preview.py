@@ -7,22 +7,26 @@ relative paths, so it works opened from disk beside the outputs. Every text is e
 and file names come from people and cameras.
 
 The sheet is written into the output folder as a dotfile (`.NAME-preview.html`), like the state
-record, so site builders do not publish it: it tells which originals carried GPS or serials.
+record, so site builders do not publish it: it tells which originals carried GPS or serials. A
+folder is previewed through the same plan and run as `gallery process` (`publish=False`): the set
+keeps its recorded name, and no published file is renamed, rewritten or deleted.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-from . import audit, cache, emit, run, texts
-from .config import Config, ConfigError
+from . import audit, texts
+from .config import Config
+from .files import write_atomically
+from .manifest import read_manifest
+from .model import OutputFile, PhotoResult
+from .names import display_name, slugify
+from .run import process
 
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _DATA_URI = re.compile(r"data:image/(?:webp|jpeg|png);base64,[A-Za-z0-9+/=]+")
@@ -31,116 +35,26 @@ PRIVATE_ROWS = ("GPS position", "serial numbers", "maker notes")
 ROWS = (*PRIVATE_ROWS, "camera", "EXIF tags", "XMP", "IPTC", "colour profile")
 
 
-@dataclass(frozen=True)
-class SheetOutput:
-    role: str
-    format: str
-    width: int
-    height: int
-    bytes: int
-    path: Path
-
-
-@dataclass(frozen=True)
-class SheetPhoto:
-    """One photo as the sheet shows it, from a run or from a manifest."""
-
-    number: int
-    source_name: str
-    source: Path | None  # None when previewing a manifest: the originals are not at hand
-    captured: str
-    alt: str
-    title: str
-    caption: str
-    color: str
-    placeholder: str
-    outputs: tuple[SheetOutput, ...]
-
-
 def preview(target: Path, config: Config, out_dir: str | None = None, output: Path | None = None) -> Path:
     """Write the contact sheet and return its path.
 
-    `target` is a source folder (processed first, as `gallery process` would, without touching the
-    post: cheap when cached) or a manifest (images looked up in `out_dir`, default the manifest's
-    folder).
+    `target` is a source folder (run as `gallery process` would without publishing: cheap when
+    cached; the post and manifest are not touched) or a manifest (images looked up in `out_dir`,
+    default the manifest's folder).
     """
     if target.is_dir():
         config = config.with_overrides(output__post_file="", output__dir=out_dir)
-        result = run.process(target, config)
-        photos = [_from_result(photo) for photo in result.photos]
+        result = process(target, config, publish=False)
+        photos, title, name, at_hand = list(result.photos), result.title, result.name, True
         images = Path(config.output.dir)
-        folder = target.resolve().name
-        title = config.text.title or emit.default_title(folder)
-        name = emit.slugify(config.output.name or folder)
     else:
-        manifest = _read_manifest(target)
         images = Path(out_dir) if out_dir else target.parent
-        try:
-            photos = [_from_manifest(entry, images) for entry in manifest["photos"] if isinstance(entry, dict)]
-        except (KeyError, TypeError, ValueError) as error:
-            raise ConfigError(f"{target} is not a gallery manifest: {error!r}") from None
-        title = str(manifest.get("title", ""))
-        name = emit.slugify(str(manifest.get("name", "")))
+        title, name, photos = read_manifest(target, images)
+        name, at_hand = slugify(name), False
     output = output or images / f".{name}-preview.html"
     output.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text_atomically(output, contact_sheet(photos, title, output.parent, config))
+    write_atomically(output, contact_sheet(photos, title, output.parent, config, at_hand).encode("utf-8"))
     return output
-
-
-def _from_result(photo: run.PhotoResult) -> SheetPhoto:
-    return SheetPhoto(
-        number=photo.number,
-        source_name=photo.source.name,
-        source=photo.source,
-        captured=photo.captured.isoformat(sep=" ", timespec="seconds") if photo.captured else "",
-        alt=photo.alt,
-        title=photo.title,
-        caption=photo.caption,
-        color=photo.color,
-        placeholder=photo.placeholder,
-        outputs=tuple(SheetOutput(o.role, o.format, o.width, o.height, o.bytes, o.path) for o in photo.outputs),
-    )
-
-
-def _read_manifest(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist; give a source folder or a manifest (.json)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ConfigError(f"{path} is not a gallery manifest: {error}") from None
-    if not isinstance(document, dict) or document.get("generator") != "gallery":
-        raise ConfigError(f'{path} is not a gallery manifest (no "generator": "gallery")')
-    if document.get("version") != emit.MANIFEST_VERSION:
-        raise ConfigError(f"{path} has manifest version {document.get('version')!r}; this gallery reads version 1")
-    return document
-
-
-def _from_manifest(entry: dict[str, Any], images: Path) -> SheetPhoto:
-    outputs = tuple(
-        SheetOutput(
-            str(o.get("role", "")),
-            str(o.get("format", "")),
-            int(o.get("width", 0)),
-            int(o.get("height", 0)),
-            int(o.get("bytes", 0)),
-            images / Path(str(o.get("file", ""))).name,  # a file name, never a path out of the folder
-        )
-        for o in entry.get("outputs", [])
-        if isinstance(o, dict)
-    )
-    return SheetPhoto(
-        number=int(entry.get("number", 0)),
-        source_name=str(entry.get("source", "")),
-        source=None,
-        captured=str(entry.get("captured") or ""),
-        alt=str(entry.get("alt", "")),
-        title=str(entry.get("title", "")),
-        caption=str(entry.get("caption", "")),
-        color=str(entry.get("color", "")),
-        placeholder=str(entry.get("placeholder", "")),
-        outputs=outputs,
-    )
 
 
 def metadata_summary(path: Path, config: Config) -> dict[str, str]:
@@ -160,7 +74,7 @@ def metadata_summary(path: Path, config: Config) -> dict[str, str]:
     }
 
 
-def _published_summary(outputs: tuple[SheetOutput, ...], config: Config) -> dict[str, str]:
+def _published_summary(outputs: tuple[OutputFile, ...], config: Config) -> dict[str, str]:
     """Every output checked; a row shows one value when all files agree, else each distinct value."""
     summaries = [metadata_summary(o.path, config) for o in outputs if o.path.is_file()]
     if not summaries:
@@ -176,9 +90,11 @@ def _kilobytes(count: int) -> str:
     return f"{count / 1000:.1f} kB"
 
 
-def contact_sheet(photos: list[SheetPhoto], title: str, page_dir: Path, config: Config) -> str:
-    """The whole page as one string."""
-    problems = texts.lint_alt([(p.source_name, p.alt) for p in photos])
+def contact_sheet(
+    photos: list[PhotoResult], title: str, page_dir: Path, config: Config, sources_at_hand: bool = True
+) -> str:
+    """The whole page as one string; without the sources at hand (a manifest) their metadata is not shown."""
+    problems = texts.lint_alt([(display_name(p.source), p.alt) for p in photos])
     lint = {name: message for name, message in problems if name}
     set_notes = [message for name, message in problems if not name]
     total = sum(o.bytes for p in photos for o in p.outputs)
@@ -194,12 +110,13 @@ def contact_sheet(photos: list[SheetPhoto], title: str, page_dir: Path, config: 
         "</header>",
     ]
     for photo in photos:
-        parts.append(_photo_section(photo, lint.get(photo.source_name), page_dir, config))
+        parts.append(_photo_section(photo, lint.get(display_name(photo.source)), page_dir, config, sources_at_hand))
     parts.append(f"<script>{_SCRIPT}</script></body></html>\n")
     return "\n".join(parts)
 
 
-def _photo_section(photo: SheetPhoto, lint: str | None, page_dir: Path, config: Config) -> str:
+def _photo_section(photo: PhotoResult, lint: str | None, page_dir: Path, config: Config, at_hand: bool) -> str:
+    captured = photo.captured.isoformat(sep=" ", timespec="seconds") if photo.captured else ""
     colour = photo.color if _HEX_COLOUR.fullmatch(photo.color) else ""
     lqip = photo.placeholder if _DATA_URI.fullmatch(photo.placeholder) else ""
     figures = []
@@ -217,7 +134,7 @@ def _photo_section(photo: SheetPhoto, lint: str | None, page_dir: Path, config: 
         swatch = f'<span class="swatch" style="background:{colour}"></span> {_e(colour)}' if colour else ""
         tiny = f'<img class="lqip" src="{_e(lqip)}" alt="" data-expected="">' if lqip else ""
         figures.append(f"<figure><figcaption>placeholder</figcaption>{tiny}<p>{swatch}</p></figure>")
-    source_meta = metadata_summary(photo.source, config) if photo.source else dict.fromkeys(ROWS, "—")
+    source_meta = metadata_summary(photo.source, config) if at_hand else dict.fromkeys(ROWS, "—")
     published = _published_summary(photo.outputs, config)
     rows = []
     for row in ROWS:
@@ -229,11 +146,10 @@ def _photo_section(photo: SheetPhoto, lint: str | None, page_dir: Path, config: 
         for name, value in (("alt", photo.alt), ("title", photo.title), ("caption", photo.caption))
     )
     warning = f'<p class="warn">{_e(lint)}</p>' if lint else ""
-    source_note = "" if photo.source else "<caption>source not at hand (preview of a manifest)</caption>"
+    source_note = "" if at_hand else "<caption>source not at hand (preview of a manifest)</caption>"
     return (
         f'<section id="photo-{photo.number:02d}">'
-        f"<h2>{photo.number:02d} · {_e(photo.source_name)}"
-        f"{' · ' + _e(photo.captured) if photo.captured else ''}</h2>"
+        f"<h2>{photo.number:02d} · {_e(display_name(photo.source))}{' · ' + _e(captured) if captured else ''}</h2>"
         f"<dl>{texts_html}</dl>{warning}"
         f'<div class="outputs">{"".join(figures)}</div>'
         f"<table>{source_note}<tr><th>metadata</th><th>source</th><th>published files</th></tr>{''.join(rows)}</table>"

@@ -12,20 +12,18 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-import xml.etree.ElementTree as ElementTree
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from PIL import Image, IptcImagePlugin
-
-from .config import ConfigError
+from .errors import ConfigError
+from .model import TEXT_FIELDS, PhotoResult, PhotoText, Problem
+from .names import display_name
 
 CAPTIONS_FILE = "captions.toml"
-FIELDS = ("alt", "title", "caption")
+FIELDS = TEXT_FIELDS
+TEMPLATE_FIELDS = ("title", "number", "count", "filename", "date")
 MAX_TEXT = 1000  # characters kept of any one text; alt text is linted far below this
-MAX_XMP = 1 << 20  # bytes of XMP parsed; a larger packet is not a description anyone wrote
 ALT_LIMIT = 150  # screen readers read alt text in one go; longer belongs in the caption
 
 # Descriptions cameras and phones write by themselves. Compared case-insensitively, whitespace collapsed.
@@ -50,43 +48,15 @@ CAMERA_BOILERPLATE = frozenset(
         "untitled",
     }
 )
-_DC = "{http://purl.org/dc/elements/1.1/}"
-_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
-_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_IPTC_CAPTION = (2, 120)
-_IPTC_OBJECT_NAME = (2, 5)
-_IPTC_CHARSET = (1, 90)
-_UTF8_ESCAPE = b"\x1b%G"
 # Looks like a camera file name: IMG_1234, DSC01234, P1010001, 20240623_101512, PXL_20240623_101512123.jpg
 _FILE_NAME_LIKE = re.compile(r"[A-Za-z_]{0,8}[_-]?\d{4,}(?:[_-]\w*)?(?:\.[A-Za-z0-9]{2,5})?")
 _INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
 
 
-@dataclass(frozen=True)
-class PhotoText:
-    """Alt, title and caption of one photo; an empty field means 'not known here'."""
-
-    alt: str = ""
-    title: str = ""
-    caption: str = ""
-
-    def or_else(self, fallback: PhotoText) -> PhotoText:
-        """Per field, this text when non-empty, else the fallback's."""
-        return PhotoText(*(getattr(self, name) or getattr(fallback, name) for name in FIELDS))
-
-    def as_dict(self) -> dict[str, str]:
-        return {name: getattr(self, name) for name in FIELDS}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, object]) -> PhotoText:
-        """Back from `as_dict` (the state record); anything unexpected reads as empty."""
-        return cls(*(value if isinstance(value := values.get(name), str) else "" for name in FIELDS))
-
-
 def clean_text(value: object) -> str:
     """Untrusted text made safe to publish: one line, no control or format characters, capped."""
     if isinstance(value, bytes):
-        text = _decode(value)
+        text = decode_text(value)
     elif isinstance(value, str):
         text = value
     else:
@@ -95,21 +65,12 @@ def clean_text(value: object) -> str:
     return " ".join(visible.split())[:MAX_TEXT].strip()
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
+    """Bytes from a file's metadata as text: UTF-8 when they are, else Latin-1 (never fails)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
-
-
-def _repair_latin1(text: object) -> object:
-    """EXIF strings are often UTF-8 that was read as Latin-1; repair them when the bytes say so."""
-    if not isinstance(text, str):
-        return text
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
 
 
 def meaningful(text: str) -> str:
@@ -126,64 +87,36 @@ def looks_like_file_name(text: str, filename: str) -> bool:
     return bool(_FILE_NAME_LIKE.fullmatch(text)) or (bool(stem) and folded in (stem, filename.casefold()))
 
 
-def embedded_text(image: Image.Image, exif: Image.Exif | None) -> PhotoText:
-    """Description and title embedded in a photo, read from its header without decoding pixels.
-
-    Description: XMP dc:description, else EXIF ImageDescription, else IPTC Caption-Abstract; it
-    becomes alt text and caption. Title: XMP dc:title, else IPTC ObjectName.
-    """
-    xmp_description, xmp_title = _xmp_texts(image)
-    iptc = _iptc(image)
-    exif_description = _repair_latin1(exif.get(0x010E)) if exif is not None else None
-    description = _first_meaningful(xmp_description, exif_description, iptc.get(_IPTC_CAPTION))
-    title = _first_meaningful(xmp_title, iptc.get(_IPTC_OBJECT_NAME))
-    return PhotoText(alt=description, title=title, caption=description)
+def embedded_text(descriptions: Sequence[object], titles: Sequence[object]) -> PhotoText:
+    """Description and title a photo carries, from the places the metadata reader lists, most trusted
+    first (XMP, then EXIF, then IPTC). The description becomes alt text and caption."""
+    description = _first_meaningful(*descriptions)
+    return PhotoText(alt=description, title=_first_meaningful(*titles), caption=description)
 
 
 def _first_meaningful(*values: object) -> str:
     return next((text for text in map(meaningful, map(clean_text, values)) if text), "")
 
 
-def _xmp_texts(image: Image.Image) -> tuple[str, str]:
-    packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
-    if isinstance(packet, str):
-        packet = packet.encode("utf-8")
-    if not isinstance(packet, bytes) or len(packet) > MAX_XMP:
-        return "", ""
+# templates and precedence -------------------------------------------------------------------
+
+
+def fill_template(template: str, **values: object) -> str:
+    """Fill `{title}`-style placeholders; a misspelt placeholder is a config error, not a crash."""
     try:
-        root = ElementTree.fromstring(packet.strip(b"\x00 \t\r\n"))
-    except ElementTree.ParseError:
-        return "", ""
-    return _xmp_alternative(root, "description"), _xmp_alternative(root, "title")
+        return template.format_map(values)
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigError(
+            f"text template {template!r} is invalid ({error}); placeholders: "
+            + ", ".join("{" + name + "}" for name in TEMPLATE_FIELDS)
+        ) from None
 
 
-def _xmp_alternative(root: ElementTree.Element, name: str) -> str:
-    """The x-default (else the first) language alternative of dc:NAME."""
-    for element in root.iter(f"{_DC}{name}"):
-        items = list(element.iter(f"{_RDF}li"))
-        preferred = [li for li in items if li.get(_XML_LANG) == "x-default"] or items
-        for li in preferred:
-            if li.text and li.text.strip():
-                return li.text
-        if element.text and element.text.strip():
-            return element.text
-    return ""
-
-
-def _iptc(image: Image.Image) -> dict[tuple[int, int], str]:
-    try:
-        raw = IptcImagePlugin.getiptcinfo(image) or {}
-    except Exception:  # malformed IPTC blocks raise anything from SyntaxError to IndexError
-        return {}
-    utf8 = raw.get(_IPTC_CHARSET) == _UTF8_ESCAPE
-    texts = {}
-    for key in (_IPTC_CAPTION, _IPTC_OBJECT_NAME):
-        value = raw.get(key)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, bytes):
-            texts[key] = value.decode("utf-8", "replace") if utf8 else _decode(value)
-    return texts
+def photo_text(written: PhotoText, embedded: PhotoText, templates: tuple[str, str], **values: object) -> PhotoText:
+    """Per field, the first text that exists: what a person wrote in captions.toml, then what the
+    photo carries, then the `[text]` templates (alt, title) filled with `values`."""
+    alt, title = (fill_template(template, **values) for template in templates)
+    return written.or_else(embedded).or_else(PhotoText(alt, title))
 
 
 # captions.toml ------------------------------------------------------------------------------
@@ -310,4 +243,21 @@ def lint_alt(photos: list[tuple[str, str]]) -> list[tuple[str | None, str]]:
                     "(`gallery captions SOURCE` creates it)",
                 )
             )
+    return problems
+
+
+def alt_problems(photos: Sequence[PhotoResult], source: Path, written: dict[str, PhotoText]) -> list[Problem]:
+    """The alt-text lint as problems for stderr, plus captions.toml entries that match no photo."""
+    problems = [
+        Problem(source / filename if filename else source, message)
+        for filename, message in lint_alt([(display_name(photo.source), photo.alt) for photo in photos])
+    ]
+    # A name that matches no photo would silently lose a person's text: usually a typo or a rename.
+    present = {photo.source.name for photo in photos}
+    for filename in sorted(set(written) - present):
+        if (source / filename).exists():
+            continue  # a photo that failed, or was left out: its own message says why
+        problems.append(
+            Problem(source / CAPTIONS_FILE, f"entry {filename!r} matches no photo in the folder (renamed?)")
+        )
     return problems

@@ -25,11 +25,12 @@ from pathlib import Path
 import watchfiles
 from PIL import Image
 
-from . import cache, ingest
-from .cache import LockedError
+from . import ingest
+from .cache import load_state
 from .config import Config
-from .ingest import PhotoError
-from .run import RunResult, process
+from .errors import OutputError, PhotoError
+from .model import RunResult
+from .run import process
 
 # A batch renders at most this many new or changed photos per worker, so a stop request waits
 # for seconds, not for a whole card dump, and the block grows while a large upload is processed.
@@ -76,8 +77,9 @@ class _Readiness:
 class Watcher:
     """What the watcher knows between batches: arrivals, what was processed, which files failed."""
 
-    def __init__(self, source: Path, config: Config, log: Log = log_to_stderr) -> None:
+    def __init__(self, source: Path, config: Config, log: Log = log_to_stderr, once: bool = False) -> None:
         self.source = source
+        self.once = once
         self.config = config
         self.log = log
         self.arrivals: dict[str, _Arrival] = {}
@@ -90,12 +92,12 @@ class Watcher:
 
     def _already_processed(self) -> dict[str, Stat]:
         """Files the output folder's record already holds unchanged: a restart does not count them as new."""
-        state = cache.load_state(Path(self.config.output.dir))
+        state = load_state(Path(self.config.output.dir))
         processed = {}
         for path in self.source.iterdir():
             known = state.sources.get(str(path.resolve()))
             if known:
-                processed[path.name] = (known["size"], known["mtime_ns"])
+                processed[path.name] = (known.size, known.mtime_ns)
         return processed
 
     def scan(self, now: float) -> None:
@@ -179,10 +181,13 @@ class Watcher:
                 exclude=readiness.exclude,
                 keep_deleted=self.config.watch.keep_deleted,
             )
-        except (LockedError, OSError) as error:
-            # Another run holds the output folder, or the disk hiccuped: try again shortly.
+        except OutputError as error:
+            # Another run holds the output folder, or it cannot be written just now (a full disk, a
+            # share gone away): say so once and try again shortly. `--once` has no later to wait for.
+            if self.once:
+                raise
             if not self.retrying:
-                self.log(f"waiting: {error}")
+                self.log(f"waiting: {error}; retrying")
             self.retrying = True
             return
         self.retrying = False
@@ -337,7 +342,7 @@ def watch(
     stop = stop or threading.Event()
     settle = config.watch.settle
     polling = config.watch.poll or on_network_mount(source)
-    watcher = Watcher(source, config, log)
+    watcher = Watcher(source, config, log, once)
     log(
         f"watching {source} ({'polling' if polling else 'file-system events'}; a file is read once unchanged "
         f"for {settle:g} s){'' if once else '; Ctrl-C to stop'}"

@@ -1,59 +1,32 @@
-"""Stage 4, emit: turn per-photo results into the markup a post embeds (four styles), and the manifest.
+"""Stage 4, markup: the post's image block, in one of several styles, from the photos' data alone.
 
-Markup is generated from data only (file names, sizes, texts); no pixels are touched here, so
-markup can be tested without images.
+No pixels are touched here and no image library is imported, so markup is tested without images.
+Each style is one function registered in STYLES; user text (alt, title, caption) is escaped for
+every renderer that reads it: Liquid (Jekyll runs it over a post first), kramdown/CommonMark, HTML.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from collections.abc import Callable, Sequence
 
-from .config import Config, ConfigError
-from .render import OutputFile
+from . import formats
+from .config import Config
+from .model import OutputFile, PhotoResult
+from .names import output_url
 
-if TYPE_CHECKING:
-    from .run import PhotoResult
-
-TEMPLATE_FIELDS = ("title", "number", "count", "filename", "date")
 # `<source>` elements of the html style, smallest files first: the browser takes the first it decodes.
-PICTURE_SOURCE_FORMATS = ("avif", "webp")
-# A lone `<img srcset>` (kramdown style) has no type switch: the most widely decoded format wins.
-IMG_SRCSET_FORMATS = ("webp", "jpeg", "avif")
-
-
-def slugify(text: str) -> str:
-    """A file-name stem safe in URLs and on every file system: `Trade Mission 2024` -> `trade-mission-2024`."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:100].rstrip("-") or "photos"
-
-
-def default_title(folder_name: str) -> str:
-    """`trade_mission-japan` -> `Trade mission japan`: a readable title when none is configured."""
-    words = re.sub(r"[_\-]+", " ", folder_name).strip()
-    return words[:1].upper() + words[1:] if words else "Photos"
-
-
-def fill_template(template: str, **values: object) -> str:
-    """Fill `{title}`-style placeholders; a misspelt placeholder is a config error, not a crash."""
-    try:
-        return template.format_map(values)
-    except (KeyError, IndexError, ValueError) as error:
-        raise ConfigError(
-            f"text template {template!r} is invalid ({error}); placeholders: "
-            + ", ".join("{" + name + "}" for name in TEMPLATE_FIELDS)
-        ) from None
-
-
-def output_url(prefix: str, filename: str) -> str:
-    """Join the configured prefix (may hold Liquid such as `{{ site.baseurl }}`) and a file name."""
-    return f"{prefix.rstrip('/')}/{quote(filename)}"
-
+PICTURE_SOURCE_FORMATS = sorted(
+    (f for f in formats.FORMATS.values() if f.picture_rank is not None), key=lambda f: f.picture_rank or 0
+)
+# A lone `<img srcset>` (kramdown style, and the <img> fallback of <picture>) has no type switch:
+# the most widely decoded format wins.
+SRCSET_FORMATS = [
+    f.name
+    for f in sorted(formats.FORMATS.values(), key=lambda f: (f.srcset_rank is None, f.srcset_rank))
+    if f.srcset_rank is not None
+]
+FALLBACK_FORMATS = [name for name in SRCSET_FORMATS if formats.FORMATS[name].picture_rank is None]
 
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")
 _SPACES_AND_BREAKS = re.compile(r"[\t\n\v\f\r \x1c-\x1f\x85\u2028\u2029]+")
@@ -102,25 +75,22 @@ def markdown_line(alt: str, url: str, title: str) -> str:
     return f"![{markdown_text(alt)}]({url}{title_part})"
 
 
-def markdown_block(lines: list[str]) -> str:
-    """One line per photo and nothing else, ready to paste into a post."""
-    return "".join(f"{line}\n" for line in lines)
+def markdown_style(photos: Sequence[PhotoResult], config: Config) -> str:
+    """One `![alt](url "title")` line per photo and nothing else: any Markdown renderer."""
+    return "".join(f"{photo.markdown}\n" for photo in photos)
 
 
-def markup_block(photos: Sequence[PhotoResult], config: Config) -> str:
-    """The post's image block in the configured `[markup] style`, from the photos' data alone."""
-    style = config.markup.style
-    if style == "grid":
-        return grid_block(photos, config)
-    if style == "html":
-        return "\n".join(picture_block(photo, config, first=index == 0) for index, photo in enumerate(photos))
-    lines = []
-    for index, photo in enumerate(photos):
-        line = markdown_line(photo.alt, output_url(config.output.url_prefix, photo.main.path.name), photo.title)
-        if style == "kramdown":
-            line += kramdown_attributes(photo, config, first=index == 0)
-        lines.append(line)
-    return markdown_block(lines)
+def kramdown_style(photos: Sequence[PhotoResult], config: Config) -> str:
+    """The Markdown lines plus a kramdown attribute list each (Jekyll): srcset, sizes, width, height."""
+    return "".join(
+        f"{photo.markdown}{kramdown_attributes(photo, config, first=index == 0)}\n"
+        for index, photo in enumerate(photos)
+    )
+
+
+def html_style(photos: Sequence[PhotoResult], config: Config) -> str:
+    """A `<picture>` per photo, in a `<figure>` unless turned off."""
+    return "\n".join(picture_block(photo, config, first=index == 0) for index, photo in enumerate(photos))
 
 
 def kramdown_attributes(photo: PhotoResult, config: Config, first: bool) -> str:
@@ -129,7 +99,7 @@ def kramdown_attributes(photo: PhotoResult, config: Config, first: bool) -> str:
     Only one srcset fits an `<img>`, so it takes the variants of the most widely decoded format.
     """
     prefix = config.output.url_prefix
-    variants = next((found for fmt in IMG_SRCSET_FORMATS if (found := variant_files(photo, fmt))), [])
+    variants = next((found for fmt in SRCSET_FORMATS if (found := variant_files(photo, fmt))), [])
     attributes = {"srcset": srcset(variants, prefix), "sizes": config.markup.sizes} if variants else {}
     attributes |= _size_and_loading(photo.main, first)
     return "{: " + " ".join(f'{key}="{value}"' for key, value in attributes.items()) + "}"
@@ -140,11 +110,11 @@ def picture_block(photo: PhotoResult, config: Config, first: bool) -> str:
     prefix, sizes = config.output.url_prefix, html_text(config.markup.sizes)
     lines = ["<picture>"]
     for fmt in PICTURE_SOURCE_FORMATS:
-        if variants := variant_files(photo, fmt):
+        if variants := variant_files(photo, fmt.name):
             candidates = html_url(srcset(variants, prefix))
-            lines.append(f'<source type="image/{fmt}" srcset="{candidates}" sizes="{sizes}">')
-    jpeg_variants = variant_files(photo, "jpeg")
-    responsive = {"srcset": html_url(srcset(jpeg_variants, prefix)), "sizes": sizes} if jpeg_variants else {}
+            lines.append(f'<source type="{fmt.mime}" srcset="{candidates}" sizes="{sizes}">')
+    fallback = next((found for fmt in FALLBACK_FORMATS if (found := variant_files(photo, fmt))), [])
+    responsive = {"srcset": html_url(srcset(fallback, prefix)), "sizes": sizes} if fallback else {}
     src = html_url(output_url(prefix, photo.main.path.name))
     lines += [_img_tag(photo, src, responsive | _size_and_loading(photo.main, first)), "</picture>"]
     if config.markup.figure:
@@ -152,7 +122,7 @@ def picture_block(photo: PhotoResult, config: Config, first: bool) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def grid_block(photos: Sequence[PhotoResult], config: Config) -> str:
+def grid_style(photos: Sequence[PhotoResult], config: Config) -> str:
     """A gallery section: one thumbnail per photo, each linking to the full-size image."""
     prefix = config.output.url_prefix
     opening = f'<div class="{html_text(config.markup.grid_class)}">' if config.markup.grid_class else "<div>"
@@ -195,47 +165,16 @@ def _figcaption(photo: PhotoResult) -> list[str]:
     return [f"<figcaption>{caption}</figcaption>"] if caption else []
 
 
-def photo_texts(config: Config, title: str, number: int, count: int, filename: str, date: str) -> tuple[str, str]:
-    """Alt and title text of one photo from the configured templates."""
-    values = {"title": title, "number": number, "count": count, "filename": filename, "date": date}
-    return fill_template(config.text.alt, **values), fill_template(config.text.title_template, **values)
+# style name -> function from the photos' data to the block. To add a style, write one function
+# above and register it here (and its name in config.MARKUP_STYLES).
+STYLES: dict[str, Callable[[Sequence[PhotoResult], Config], str]] = {
+    "markdown": markdown_style,
+    "kramdown": kramdown_style,
+    "html": html_style,
+    "grid": grid_style,
+}
 
 
-MANIFEST_VERSION = 1
-POST_START = "<!-- gallery:start -->"
-POST_END = "<!-- gallery:end -->"
-
-
-def manifest(photos: list[dict[str, Any]], title: str, name: str) -> str:
-    """The run as JSON for site builders (`_data/` in Jekyll); the schema is in docs/manifest.md.
-
-    Only file names, never absolute paths, leave the machine: the manifest is published.
-    """
-    document = {"version": MANIFEST_VERSION, "generator": "gallery", "title": title, "name": name, "photos": photos}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-class PostError(ValueError):
-    """The post's gallery markers are not one start followed by one end: where the block goes is unclear."""
-
-
-def update_post(existing: str | None, block: str, title: str, date: str) -> str:
-    """Put the block between the gallery markers of a post, leaving every other byte as it was.
-
-    Markers are appended when the post has none; a missing post is created with front matter.
-    The block takes the post's line ends (CRLF or LF). Unpaired or repeated markers raise
-    PostError: guessing could delete a person's text.
-    """
-    if existing is None:
-        front = f"---\nlayout: post\ntitle: {json.dumps(title, ensure_ascii=False)}\ndate: {date}\n---\n\n"
-        return f"{front}{POST_START}\n{block}{POST_END}\n"
-    newline = "\r\n" if "\r\n" in existing.split("\n", 1)[0] + "\n" else "\n"
-    section = f"{POST_START}{newline}{block.replace(chr(10), newline)}{POST_END}"
-    starts, ends = existing.count(POST_START), existing.count(POST_END)
-    if starts == ends == 0:
-        separator = "" if existing.endswith("\n") or not existing else newline
-        return f"{existing}{separator}{newline}{section}{newline}"
-    start, end = existing.find(POST_START), existing.find(POST_END)
-    if starts != 1 or ends != 1 or end < start:
-        raise PostError(f"has {starts} {POST_START} and {ends} {POST_END} marker(s); expected one start before one end")
-    return existing[:start] + section + existing[end + len(POST_END) :]
+def markup_block(photos: Sequence[PhotoResult], config: Config) -> str:
+    """The post's image block in the configured `[markup] style`."""
+    return STYLES[config.markup.style](photos, config)

@@ -1,0 +1,197 @@
+"""The data every stage and command speaks: plain, frozen dataclasses and nothing else.
+
+This module imports nothing of ours and no image library, so markup, the manifest and the tests of
+both can use these types without Pillow. Stages take and return them; the cache converts its
+records to and from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+Role = Literal["main", "variant", "thumbnail"]
+TEXT_FIELDS = ("alt", "title", "caption")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One file-level failure or warning, reported with the file's name."""
+
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class PhotoText:
+    """Alt, title and caption of one photo; an empty field means 'not known here'."""
+
+    alt: str = ""
+    title: str = ""
+    caption: str = ""
+
+    def or_else(self, fallback: PhotoText) -> PhotoText:
+        """Per field, this text when non-empty, else the fallback's."""
+        return PhotoText(*(getattr(self, name) or getattr(fallback, name) for name in TEXT_FIELDS))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A directory entry that looks like a photo by content; nothing decoded yet."""
+
+    path: Path
+    format: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class SourcePhoto:
+    """What ordering and planning need to know about one readable photo."""
+
+    path: Path
+    format: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    width: int  # as displayed: orientation applied
+    height: int
+    captured: datetime | None
+    embedded: PhotoText = field(default_factory=PhotoText)  # description and title written into the file
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One file to write: its role, format, exact pixel size and the cache key of its bytes."""
+
+    role: Role
+    format: str
+    width: int
+    height: int
+    filename: str
+    key: str
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One written file, as the manifest and markup need it."""
+
+    role: Role
+    format: str
+    width: int
+    height: int
+    bytes: int
+    path: Path
+    key: str
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """What a page shows while a photo loads.
+
+    `color`: "#rrggbb", the most common of a few representative colours; `lqip`: a
+    `data:image/webp;base64,...` URI of a tiny version of the photo; `key`: cache key of the output
+    it was made from (other pixels mean it must be made again).
+    """
+
+    color: str
+    lqip: str
+    key: str
+
+
+@dataclass(frozen=True)
+class PhotoPlan:
+    """One photo as the run will publish it: its number, file names, texts and outputs to have."""
+
+    photo: SourcePhoto
+    number: int
+    stem: str
+    specs: tuple[OutputSpec, ...]
+    text: PhotoText
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will publish, decided before any pixel is decoded; every command starts here.
+
+    `name` and `title` are the set's; `photos` are in capture order (duplicates and unreadable files
+    left out, see `failures` and `warnings`); `captions` is what captions.toml holds, by file name.
+    """
+
+    source: Path
+    out_dir: Path
+    name: str
+    title: str
+    photos: tuple[PhotoPlan, ...]
+    failures: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+    captions: dict[str, PhotoText]
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """One published photo, in capture order, with everything markup and the manifest need."""
+
+    source: Path
+    number: int
+    captured: datetime | None
+    width: int
+    height: int
+    outputs: tuple[OutputFile, ...]
+    alt: str
+    title: str
+    caption: str
+    markdown: str
+    rendered: bool
+    color: str = ""  # dominant colour, "#rrggbb": a background while the photo loads
+    placeholder: str = ""  # data: URI of a tiny WebP to blur up while the photo loads
+
+    @property
+    def main(self) -> OutputFile:
+        """The file the Markdown line links to: the main image, else the largest output."""
+        return next((o for o in self.outputs if o.role == "main"), self.outputs[0])
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What `process` returns: the photos as published, what failed and what to warn about."""
+
+    photos: tuple[PhotoResult, ...]
+    failures: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+    bytes_in: int
+    bytes_out: int
+    seconds: float
+    markup: str  # the post's image block in the configured [markup] style: what is printed and posted
+    alt_warnings: tuple[Problem, ...] = ()  # alt-text lint: missing, file names, too long, all alike
+    name: str = ""
+    title: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def markdown(self) -> str:
+        """The plain Markdown block: one line per photo, in capture order, whatever the markup style."""
+        return "".join(f"{photo.markdown}\n" for photo in self.photos)
+
+    @property
+    def processed(self) -> int:
+        return sum(photo.rendered for photo in self.photos)
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.photos) - self.processed
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.photos) + len(self.failures)} photos: {self.processed} processed, "
+            f"{self.unchanged} unchanged, {len(self.failures)} failed; "
+            f"{self.bytes_in / 1e6:.1f} MB in, {self.bytes_out / 1e6:.1f} MB out; {self.seconds:.1f} s"
+        )

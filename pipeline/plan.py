@@ -1,0 +1,208 @@
+"""The plan of a run: which photos, in which order, under which numbers, names and texts, with which
+outputs. Every command starts here, so `process`, `watch`, `preview` and `captions` can never
+disagree about a photo's number, name or text.
+
+Only headers are read to make a plan (or the record's copy of them, for unchanged files); no pixel
+is decoded. Each planned output carries a cache key derived from every setting that can change
+its bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from . import formats, ingest, pool
+from .cache import State
+from .config import Config
+from .errors import PhotoError
+from .model import Candidate, OutputSpec, PhotoPlan, PhotoText, Plan, Problem, Role, SourcePhoto
+from .names import default_title, display_name, output_filename, output_stem, slugify
+from .texts import load_captions, photo_text
+
+# Bump when a code change alters output bytes for the same settings, so caches re-render.
+RENDER_VERSION = 4
+# Settings sections that never change an output's bytes: where files go and what they are called,
+# texts and markup, scheduling, input limits and watch mode. Every other section enters the keys.
+NOT_IN_OUTPUT_BYTES = frozenset({"output", "text", "markup", "run", "watch", "limits"})
+# Settings that decide which outputs exist and their pixel sizes: they reach a key through the
+# output's role, format, size and cascade chain, not as values (so adding a width re-renders only
+# what is cascaded from it).
+SHAPING = {
+    "image": ("enabled", "max_edge", "format"),
+    "variants": ("widths", "formats"),
+    "thumbnail": ("width", "format"),
+}
+# The section of each role: its other settings enter only that role's keys.
+ROLE_SECTION: dict[Role, str] = {"main": "image", "variant": "variants", "thumbnail": "thumbnail"}
+
+
+def make_plan(
+    source: Path,
+    config: Config,
+    state: State,
+    *,
+    exclude: Collection[str] = (),
+    keep_deleted: bool = False,
+) -> Plan:
+    """Everything a run will publish from `source`; the record `state` supplies what is known already.
+
+    Read headers of new or changed files are added to `state`, so the next run reads nothing again.
+    """
+    candidates, failures, warnings = ingest.find_candidates(source, config, exclude)
+    photos = _without_duplicates(_read_headers(candidates, state, config, failures), warnings)
+    if keep_deleted:
+        photos += _deleted_sources(source, state, photos)
+    name, title = set_name_and_title(source, config, state)
+    captions = load_captions(source)
+    out_dir = Path(config.output.dir)
+    numbered = number_photos(ingest.capture_order(photos), name, title, captions, config)
+    return Plan(source, out_dir, name, title, numbered, tuple(failures), tuple(warnings), captions)
+
+
+def set_name_and_title(source: Path, config: Config, state: State) -> tuple[str, str]:
+    """The set's name and title: as configured, else as last published from this folder, else the folder's.
+
+    So a set published with `--name` keeps its file names when a later command is run without it.
+    """
+    folder = display_name(source.resolve())
+    published = state.published if state.published and state.published.source == str(source.resolve()) else None
+    name = slugify(config.output.name or (published.name if published else folder))  # reaches paths: never raw
+    title = config.text.title or (published.title if published else default_title(folder))
+    return name, title
+
+
+def number_photos(
+    photos: Sequence[SourcePhoto], name: str, title: str, captions: dict[str, PhotoText], config: Config
+) -> tuple[PhotoPlan, ...]:
+    """Give photos in capture order their numbers, file stems, outputs and texts."""
+    count = len(photos)
+    plans = []
+    for number, photo in enumerate(photos, start=1):
+        stem = output_stem(name, number, count)
+        date = photo.captured.date().isoformat() if photo.captured else ""
+        text = photo_text(
+            captions.get(photo.path.name, PhotoText()),
+            photo.embedded,
+            (config.text.alt, config.text.title_template),
+            title=title,
+            number=number,
+            count=count,
+            filename=display_name(photo.path),
+            date=date,
+        )
+        plans.append(PhotoPlan(photo, number, stem, output_specs(photo, stem, config), text))
+    return tuple(plans)
+
+
+def output_specs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputSpec, ...]:
+    """Every output of one photo, largest first. Widths wider than the photo collapse to the
+    photo's own width, once per format; the main image is capped at `image.max_edge`."""
+    sized: list[tuple[Role, str, int, int]] = []
+    if config.image.enabled:
+        scale = min(1.0, config.image.max_edge / max(photo.width, photo.height))
+        sized.append(("main", config.image.format, *_fit_width(photo, max(1, round(photo.width * scale)))))
+    for fmt in config.variants.formats:
+        for width in sorted({min(w, photo.width) for w in config.variants.widths}, reverse=True):
+            sized.append(("variant", fmt, *_fit_width(photo, width)))
+    if config.thumbnail.width:
+        sized.append(("thumbnail", config.thumbnail.format, *_fit_width(photo, config.thumbnail.width)))
+    sized.sort(key=lambda item: -item[2])
+    chain = [(w, h) for _, _, w, h in sized]
+    specs = []
+    for index, (role, fmt, width, height) in enumerate(sized):
+        filename = output_filename(stem, role, width, formats.get(fmt).extension)
+        # The pixels of an output depend on the sizes it was cascaded from, so they are in its key.
+        key = output_key(config, role, fmt, sorted(set(chain[: index + 1]), reverse=True))
+        specs.append(OutputSpec(role, fmt, width, height, filename, key))
+    return tuple(specs)
+
+
+def _fit_width(photo: SourcePhoto, target: int) -> tuple[int, int]:
+    """Scale to `target` width, never up; height follows the aspect ratio."""
+    width = min(target, photo.width)
+    return width, max(1, round(photo.height * width / photo.width))
+
+
+def output_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]]) -> str:
+    """The cache key of one output's bytes, derived from the settings rather than listed.
+
+    Every section of the settings enters, except those declared in NOT_IN_OUTPUT_BYTES; a role's
+    own section enters only that role's keys; `[quality]` enters through the output's format's own
+    settings only. A setting added to any section therefore reaches the key without another edit.
+    """
+    material: dict[str, object] = {
+        "version": RENDER_VERSION,
+        "role": role,
+        "format": fmt,
+        "chain": chain,
+        "quality": {key: getattr(config.quality, key) for key in formats.get(fmt).settings},
+    }
+    for section in dataclasses.fields(config):
+        if section.name in NOT_IN_OUTPUT_BYTES or section.name == "quality":
+            continue
+        if section.name in ROLE_SECTION.values() and ROLE_SECTION[role] != section.name:
+            continue
+        values = dataclasses.asdict(getattr(config, section.name))
+        material[section.name] = {k: v for k, v in values.items() if k not in SHAPING.get(section.name, ())}
+    return hashlib.blake2b(json.dumps(material, sort_keys=True).encode(), digest_size=8).hexdigest()
+
+
+def _read_headers(
+    candidates: list[Candidate], state: State, config: Config, failures: list[Problem]
+) -> list[SourcePhoto]:
+    """Read headers of new or changed files; reuse what the record knows of files whose size and mtime match."""
+    photos: list[SourcePhoto] = []
+    fresh: list[Candidate] = []
+    for candidate in candidates:
+        known = state.known_photo(candidate)
+        if known is not None:
+            photos.append(known)
+        else:
+            fresh.append(candidate)
+    read = pool.run_all(lambda c: _try_inspect(c, config), fresh, workers=config.jobs, threads=True)
+    for outcome in read:
+        if isinstance(outcome, SourcePhoto):
+            photos.append(outcome)
+            state.remember_photo(outcome)
+        else:
+            failures.append(outcome)
+    return photos
+
+
+def _try_inspect(candidate: Candidate, config: Config) -> SourcePhoto | Problem:
+    try:
+        return ingest.inspect_source(candidate, config)
+    except PhotoError as error:
+        return Problem(candidate.path, str(error))
+    except OSError as error:
+        return Problem(candidate.path, f"cannot be read: {error.strerror or error}")
+
+
+def _without_duplicates(photos: list[SourcePhoto], warnings: list[Problem]) -> list[SourcePhoto]:
+    """The same file twice in a folder would give the post the same photo twice: keep the first."""
+    seen: dict[str, Path] = {}
+    unique = []
+    for photo in sorted(photos, key=lambda p: p.path.name):
+        if photo.content_hash in seen:
+            warnings.append(Problem(photo.path, f"same content as {seen[photo.content_hash].name}; skipped"))
+            continue
+        seen[photo.content_hash] = photo.path
+        unique.append(photo)
+    return unique
+
+
+def _deleted_sources(source: Path, state: State, present: list[SourcePhoto]) -> list[SourcePhoto]:
+    """Photos of this folder that the record knows and that are gone, unless present under another name."""
+    folder = source.resolve()
+    hashes = {photo.content_hash for photo in present}
+    deleted = []
+    for photo in state.sources.values():
+        kept = photo.content_hash in state.outputs and photo.content_hash not in hashes
+        if kept and photo.path.parent == folder and not photo.path.exists():
+            deleted.append(photo)
+            hashes.add(photo.content_hash)
+    return deleted
