@@ -75,16 +75,22 @@ def markdown_line(alt: str, url: str, title: str) -> str:
     return f"![{markdown_text(alt)}]({url}{title_part})"
 
 
+def photo_markdown(alt: str, title: str, main: OutputFile, config: Config) -> str:
+    """A photo's Markdown line, linking to its main image: the one place that line is made."""
+    return markdown_line(alt, output_url(config.output.url_prefix, main.path.name), title)
+
+
 def markdown_style(photos: Sequence[PhotoResult], config: Config) -> str:
     """One `![alt](url "title")` line per photo and nothing else: any Markdown renderer."""
-    return "".join(f"{photo.markdown}\n" for photo in photos)
+    return "".join(f"{photo_markdown(photo.alt, photo.title, photo.main, config)}\n" for photo in photos)
 
 
 def kramdown_style(photos: Sequence[PhotoResult], config: Config) -> str:
     """The Markdown lines plus a kramdown attribute list each (Jekyll): srcset, sizes, width, height."""
+    lines = [photo_markdown(photo.alt, photo.title, photo.main, config) for photo in photos]
     return "".join(
-        f"{photo.markdown}{kramdown_attributes(photo, config, first=index == 0)}\n"
-        for index, photo in enumerate(photos)
+        f"{line}{kramdown_attributes(photo, config, index == 0)}\n"
+        for index, (line, photo) in enumerate(zip(lines, photos, strict=True))
     )
 
 

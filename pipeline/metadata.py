@@ -59,8 +59,8 @@ class FileMetadata:
 
     @property
     def exif_unreadable(self) -> bool:
-        """An EXIF block is there but Pillow could not parse it."""
-        return self.exif is None and bool(self.exif_block)
+        """An EXIF block is there but Pillow could not parse a single tag from it."""
+        return not self.exif and bool(self.exif_block)
 
     def iptc_text(self, key: tuple[int, int]) -> str | None:
         """The first value of an IPTC dataset as text, in the block's declared character set."""
@@ -129,9 +129,9 @@ def _read_xmp(image: Image.Image, path: Path) -> xmp.Xmp | None:
     a search of the file's bytes (GIF and others whose XMP Pillow does not expose)."""
     if image.format in ("JPEG", "MPO"):
         segments = b"".join(
-            b"\xff" + bytes([0xE0 + int(marker[3:])]) + struct.pack(">H", len(payload) + 2) + payload
+            b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
             for marker, payload in getattr(image, "applist", [])
-            if len(payload) < 0xFFFE
+            if marker == "APP1" and len(payload) < 0xFFFE
         )
         packets = xmp.jpeg_packets(b"\xff\xd8" + segments + b"\xff\xda")
     else:

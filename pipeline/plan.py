@@ -180,6 +180,8 @@ def _try_inspect(candidate: Candidate, config: Config) -> SourcePhoto | Problem:
         return Problem(candidate.path, str(error))
     except OSError as error:
         return Problem(candidate.path, f"cannot be read: {error.strerror or error}")
+    except Exception as error:  # damaged headers make parsers raise almost anything: one photo, not the run
+        return Problem(candidate.path, f"damaged header: {error or type(error).__name__}")
 
 
 def _without_duplicates(photos: list[SourcePhoto], warnings: list[Problem]) -> list[SourcePhoto]:

@@ -22,9 +22,8 @@ from .errors import OutputError, PhotoError
 from .files import remove_stale_temp_files
 from .lock import output_lock
 from .manifest import build_manifest, manifest_path, write_manifest
-from .markup import markdown_line, markup_block
+from .markup import markup_block, photo_markdown
 from .model import OutputFile, OutputSpec, PhotoPlan, PhotoResult, Plan, Problem, RunResult
-from .names import output_url
 from .plan import make_plan, number_photos
 from .post import write_post
 from .render import RenderJob, RenderResult
@@ -219,7 +218,6 @@ class _Run:
     def _result(self, plan: PhotoPlan, outputs: tuple[OutputFile, ...], state: State, rendered: bool) -> PhotoResult:
         main = next((o for o in outputs if o.role == "main"), outputs[0])
         placeholder = state.placeholders.get(plan.photo.content_hash)
-        url = output_url(self.config.output.url_prefix, main.path.name)
         return PhotoResult(
             source=plan.photo.path,
             number=plan.number,
@@ -230,7 +228,7 @@ class _Run:
             alt=plan.text.alt,
             title=plan.text.title,
             caption=plan.text.caption,
-            markdown=markdown_line(plan.text.alt, url, plan.text.title),
+            markdown=photo_markdown(plan.text.alt, plan.text.title, main, self.config),
             rendered=rendered,
             color=placeholder.color if placeholder else "",
             placeholder=placeholder.lqip if placeholder else "",

@@ -92,7 +92,9 @@ def make_inputs(folder: Path, count: int, seed: int, start: int = 0) -> list[Pat
 
 def check_one(path: Path, out_dir: Path) -> str | None:
     """Send one file through ingest and render; return a traceback if an exception escaped."""
-    from pipeline import ingest, render
+    from pipeline import ingest, plan, render
+    from pipeline.errors import PhotoError
+    from pipeline.model import Candidate
     from pipeline.config import Config
 
     config = Config().with_overrides(
@@ -107,12 +109,12 @@ def check_one(path: Path, out_dir: Path) -> str | None:
         kind = ingest.sniff(path.read_bytes()[:64])
         if kind is None:
             return None
-        candidate = ingest.Candidate(path, kind, info.st_size, info.st_mtime_ns)
+        candidate = Candidate(path, kind, info.st_size, info.st_mtime_ns)
         try:
             photo = ingest.inspect_source(candidate, config)
-        except (ingest.PhotoError, OSError):
+        except (PhotoError, OSError):
             return None
-        specs = render.plan_outputs(photo, "fuzz", config)
+        specs = plan.output_specs(photo, "fuzz", config)
         render.render(render.RenderJob(photo, specs, frozenset(s.key for s in specs), out_dir, config))
     except Exception:
         return traceback.format_exc(limit=-3)

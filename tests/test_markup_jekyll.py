@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 import pipeline
-from pipeline import emit
+from pipeline import markup
+from pipeline.post import update_post
 from pipeline.config import MARKUP_STYLES
 
 from .conftest import fixture_photo, require_tool, run_gallery
@@ -73,7 +74,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
         result = pipeline.process(photos, config, text__title=TITLE, text__alt="{title} ({filename})")
         assert result.processed == 0, "the styles share one image set"
         captioned = [dataclasses.replace(p, caption=c) for p, c in zip(result.photos, CAPTIONS, strict=True)]
-        post = emit.update_post(None, emit.markup_block(captioned, config), TITLE, "2024-06-23")
+        post = update_post(None, markup.markup_block(captioned, config), TITLE, "2024-06-23")
         (source / "_posts" / f"2024-06-23-{style}-captions.md").write_text(post)
     completed = subprocess.run(
         [jekyll, "build", "--source", source, "--destination", built],

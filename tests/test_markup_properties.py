@@ -12,10 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import emit
+from pipeline import markup
 from pipeline.config import MARKUP_STYLES, Config
-from pipeline.render import OutputFile
-from pipeline.run import PhotoResult
+from pipeline.model import OutputFile, PhotoResult
 
 from .conftest import require_tool
 from .support.rendered import JekyllRenderer, Page, read_html
@@ -141,16 +140,16 @@ def _texts_come_back(style: str, renderer: JekyllRenderer, texts: list[tuple[str
     """Render two photos in `style`; assert the decoded alt, title and caption equal the carried text."""
     photos = [_photo(n, *t) for n, t in enumerate(texts, start=1)]
     config = Config().with_overrides(markup__style=style, variants__formats=("avif", "webp", "jpeg"))
-    page = read_html(renderer.render(emit.markup_block(photos, config)))
+    page = read_html(renderer.render(markup.markup_block(photos, config)))
     images = page.all("img")
     assert len(images) == len(photos)
     for image, (alt, title, _) in zip(images, texts, strict=True):
-        assert image.attrs["alt"] == emit.plain_text(alt)
-        assert image.attrs.get("title", "") == emit.plain_text(title)
+        assert image.attrs["alt"] == markup.plain_text(alt)
+        assert image.attrs.get("title", "") == markup.plain_text(title)
         assert image.attrs["src"].startswith("/blog/"), "the Liquid URL prefix must stay live"
     captions = [element.text for element in page.all("figcaption")]
     if style in ("html", "grid"):
-        assert captions == [emit.plain_text(c) for _, _, c in texts if emit.plain_text(c)]
+        assert captions == [markup.plain_text(c) for _, _, c in texts if markup.plain_text(c)]
     _nothing_injected(style, page)
     return page
 
@@ -194,7 +193,7 @@ def test_any_text_is_carried_as_one_clean_line(
 ) -> None:
     _texts_come_back(style, renderer, texts)
     for text in (t for triple in texts for t in triple):
-        carried = emit.plain_text(text)
+        carried = markup.plain_text(text)
         assert not any(unicodedata.category(c) in ("Cc", "Cs") or c in "\u2028\u2029" for c in carried)
         assert "  " not in carried and carried == carried.strip(" ")
         # Nothing visible is lost: only control characters and the spacing between words change.
@@ -216,8 +215,8 @@ def test_the_checks_catch_unescaped_text(style: str, renderer: JekyllRenderer, m
     """With escaping switched off, the same checks fail: they can catch a regression."""
     texts = [("a] {{ site.title }}", 'say "hi")', "<b>x</b> {% raw %}")] * 2
     _texts_come_back(style, renderer, texts)
-    monkeypatch.setattr(emit, "_MARKDOWN_ESCAPES", {})
-    monkeypatch.setattr(emit, "_HTML_ESCAPES", {})
+    monkeypatch.setattr(markup, "_MARKDOWN_ESCAPES", {})
+    monkeypatch.setattr(markup, "_HTML_ESCAPES", {})
     with pytest.raises(AssertionError):
         _texts_come_back(style, renderer, texts)
 
@@ -227,6 +226,6 @@ def test_the_checks_catch_unescaped_text(style: str, renderer: JekyllRenderer, m
 def test_liquid_in_the_url_prefix_stays_live(style: str, renderer: JekyllRenderer) -> None:
     """The prefix is the site owner's Liquid, quotes and filters included; only user text is defused."""
     config = Config().with_overrides(markup__style=style, output__url_prefix='{{ "/assets/img" | relative_url }}')
-    page = read_html(renderer.render(emit.markup_block([_photo(1, "a", "t", "c")], config)))
+    page = read_html(renderer.render(markup.markup_block([_photo(1, "a", "t", "c")], config)))
     urls = [e.attrs[k] for e in page.elements for k in ("src", "href", "srcset") if k in e.attrs]
     assert urls and all(url.startswith("/blog/assets/img/set-01") for url in urls), urls

@@ -133,6 +133,9 @@ def test_preview_leaves_the_post_alone(tmp_path: Path) -> None:
 
 def test_preview_of_a_manifest(sheet) -> None:
     work, _ = sheet
+    # Preview publishes no manifest: the one to preview comes from `process`, cached here.
+    published = run_gallery("process", work / "photos", "--out", "site/img", "--name", NAME, "-q", cwd=work)
+    assert published.returncode == 0, published.stderr
     manifest = work / "site/img" / f"{NAME}.json"
     out = work / "elsewhere.html"
     completed = run_gallery("preview", manifest, "--output", out, cwd=work)

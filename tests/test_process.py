@@ -12,7 +12,7 @@ from PIL import Image
 
 import pipeline
 from pipeline.config import Config, ConfigError, load_config
-from pipeline.render import output_stem
+from pipeline.names import output_stem
 
 from .conftest import FIXTURES, REPO, image_difference, run_gallery
 

@@ -17,7 +17,9 @@ import pytest
 from PIL import Image
 
 import pipeline
-from pipeline import cache, emit
+from pipeline import cache
+from pipeline.manifest import MANIFEST_VERSION
+from pipeline.post import POST_END, POST_START
 
 from .conftest import REPO, fixture_photo, require_tool, run_gallery
 
@@ -54,7 +56,7 @@ def _documented_fields(table_heading: str) -> list[str]:
 def test_manifest_matches_its_documentation(manifest_run) -> None:
     _, manifest = manifest_run
     assert list(manifest) == _documented_fields("Top level:")
-    assert manifest["version"] == emit.MANIFEST_VERSION == 1 and manifest["generator"] == "gallery"
+    assert manifest["version"] == MANIFEST_VERSION == 1 and manifest["generator"] == "gallery"
     for photo in manifest["photos"]:
         assert list(photo) == _documented_fields("Each photo:")
         for output in photo["outputs"]:
@@ -180,18 +182,18 @@ def test_post_file_keeps_every_other_byte(tmp_path: Path) -> None:
     assert appended.startswith(original), "markers are appended; nothing before them changes"
     section = appended[len(original) :].decode("utf-8")
     block_crlf = completed.stdout.replace("\n", "\r\n")
-    assert section == f"\r\n\r\n{emit.POST_START}\r\n{block_crlf}{emit.POST_END}\r\n"
+    assert section == f"\r\n\r\n{POST_START}\r\n{block_crlf}{POST_END}\r\n"
 
     # Move the markers into the middle, with text after them, then re-run with another title.
     head = ("\ufeff" + POST_HEAD).encode("utf-8")
     tail = POST_TAIL.encode("utf-8")
-    post.write_bytes(head + f"{emit.POST_START}\r\nold block\r\n{emit.POST_END}".encode() + tail)
+    post.write_bytes(head + f"{POST_START}\r\nold block\r\n{POST_END}".encode() + tail)
     completed = _process_into_post(folder, post, tmp_path, "--title", "Second")
     assert completed.returncode == 0, completed.stderr
     updated = post.read_bytes()
     assert updated.startswith(head) and updated.endswith(tail)
     middle = updated[len(head) : len(updated) - len(tail)].decode("utf-8")
-    assert middle == f"{emit.POST_START}\r\n{completed.stdout.replace(chr(10), chr(13) + chr(10))}{emit.POST_END}"
+    assert middle == f"{POST_START}\r\n{completed.stdout.replace(chr(10), chr(13) + chr(10))}{POST_END}"
     assert "Second" in middle and "old block" not in middle
 
     # Nothing changed: the file is not even rewritten.
@@ -217,7 +219,7 @@ def test_post_file_created_with_front_matter(tmp_path: Path) -> None:
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     text = post.read_text(encoding="utf-8")
-    assert text.startswith("---\nlayout: post\n") and f"{emit.POST_START}\n{completed.stdout}{emit.POST_END}\n" in text
+    assert text.startswith("---\nlayout: post\n") and f"{POST_START}\n{completed.stdout}{POST_END}\n" in text
     built = subprocess.run(
         [jekyll, "build", "-q", "-s", str(site), "-d", str(site / "_site")], capture_output=True, text=True, check=False
     )
@@ -231,9 +233,9 @@ def test_post_file_created_with_front_matter(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        f"text\n{emit.POST_START}\nno end marker\n",
-        f"text\n{emit.POST_END}\n{emit.POST_START}\n",
-        f"{emit.POST_START}\na\n{emit.POST_END}\n{emit.POST_START}\nb\n{emit.POST_END}\n",
+        f"text\n{POST_START}\nno end marker\n",
+        f"text\n{POST_END}\n{POST_START}\n",
+        f"{POST_START}\na\n{POST_END}\n{POST_START}\nb\n{POST_END}\n",
     ],
     ids=["start-only", "end-before-start", "two-blocks"],
 )
@@ -257,7 +259,7 @@ def test_post_file_symlink_and_permissions_kept(tmp_path: Path) -> None:
     link = tmp_path / "post.md"
     link.symlink_to(real)
     assert _process_into_post(folder, link, tmp_path).returncode == 0
-    assert link.is_symlink() and emit.POST_START in real.read_text(encoding="utf-8")
+    assert link.is_symlink() and POST_START in real.read_text(encoding="utf-8")
     assert real.read_text(encoding="utf-8").startswith("Hello\n\n")
     assert (real.stat().st_mode & 0o777) == 0o640
 

@@ -20,7 +20,8 @@ import typer
 from PIL import Image
 
 import pipeline
-from pipeline import cache, emit
+from pipeline import lock
+from pipeline.post import POST_END, POST_START
 from pipeline.cli import app
 from pipeline.ingest import is_temporary_name
 from pipeline.watch import is_whole_image, on_network_mount
@@ -82,8 +83,8 @@ class Watch:
         if not self.post.exists():
             return []
         text = self.post.read_text()
-        start, end = text.find(emit.POST_START), text.find(emit.POST_END)
-        return text[start + len(emit.POST_START) : end].strip("\n").splitlines()
+        start, end = text.find(POST_START), text.find(POST_END)
+        return text[start + len(POST_START) : end].strip("\n").splitlines()
 
     def sources(self) -> list[str]:
         """Source names in the manifest, in block order."""
@@ -291,7 +292,7 @@ def test_polling_and_keep_deleted(start: Callable[..., Watch]) -> None:
 def test_waits_while_another_run_holds_the_output(start: Callable[..., Watch]) -> None:
     watch = start()
     wait_for(watch.batches, "the first batch")
-    with cache.output_lock(watch.out):
+    with lock.output_lock(watch.out):
         copy_in(watch, "kodak-dc240.jpg")
         wait_for(
             lambda: "waiting: another gallery run" in watch.log, lambda: f"the watcher to notice the lock\n{watch.log}"
