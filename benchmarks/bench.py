@@ -155,8 +155,8 @@ def tool_commands(args: argparse.Namespace, jobs: int) -> dict[str, tuple[list[s
     }
     if args.levers:
         # The same run with rendering on threads instead of processes (Pillow releases the GIL in
-        # decode, resize and encode): the executor choice in pipeline/run.py rests on this pair.
-        threads = "import concurrent.futures as f, pipeline.run as r; r.ProcessPoolExecutor = f.ThreadPoolExecutor; "
+        # decode, resize and encode): the executor choice in pipeline/pool.py rests on this pair.
+        threads = "import concurrent.futures as f, pipeline.pool as p; p.ProcessPoolExecutor = f.ThreadPoolExecutor; "
         threads += "from pipeline.cli import app; app()"
         tools["gallery-threads"] = ([sys.executable, "-c", threads, *tools["gallery"][0][3:]], env)
     if args.sharp:

@@ -71,6 +71,34 @@ class State:
     def record_outputs(self, content_hash: str, outputs: Iterable[OutputFile]) -> None:
         self.outputs.setdefault(content_hash, {}).update({o.key: OutputRecord.of(o) for o in outputs})
 
+    def settle(self, published: list[tuple[SourcePhoto, tuple[OutputFile, ...]]], out_dir: Path, prune: bool) -> None:
+        """Bring the record in line with what a run published.
+
+        Sources no longer in the set are forgotten; records whose file now belongs to another output
+        are dropped. Outputs no current photo needs stay on disk and in the record, unless `prune`
+        removes them.
+        """
+        current = {str(photo.path.resolve()) for photo, _ in published}
+        self.sources = {path: photo for path, photo in self.sources.items() if path in current}
+        claimed: dict[str, tuple[str, str]] = {}
+        for photo, outputs in published:
+            self.record_outputs(photo.content_hash, outputs)
+            claimed.update({o.path.name: (photo.content_hash, o.key) for o in outputs})
+        for content_hash in list(self.outputs):
+            entry = self.outputs[content_hash]
+            for key in list(entry):
+                owner = claimed.get(entry[key].file)
+                if owner == (content_hash, key):
+                    continue
+                if owner is not None:
+                    del entry[key]
+                elif prune:
+                    (out_dir / entry[key].file).unlink(missing_ok=True)
+                    del entry[key]
+            if not entry:
+                del self.outputs[content_hash]
+        self.placeholders = {h: p for h, p in self.placeholders.items() if h in self.outputs}
+
 
 def load_state(out_dir: Path) -> State:
     """The record of the last complete run, plus the photos a killed run finished after it."""

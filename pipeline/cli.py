@@ -129,7 +129,10 @@ def process_options(
     variant_format: Annotated[
         list[str] | None,
         typer.Option(
-            "--format", "-f", metavar="webp|avif|jpeg", help="Responsive variant format: webp, avif, jpeg; repeatable."
+            "--format",
+            "-f",
+            metavar="webp|avif|jpeg|jxl",
+            help="Responsive variant format: webp, avif, jpeg, or jxl (JPEG XL, needs the `jxl` extra); repeatable.",
         ),
     ] = None,
     max_edge: Annotated[

@@ -92,7 +92,11 @@ class _Run:
         photos, results = self._render(plan, state, failures, warnings)
         markup = markup_block(results, self.config)
         if self.publish:
-            _forget_replaced_outputs(state, photos, results, self.out_dir, prune)
+            state.settle(
+                [(plan.photo, result.outputs) for plan, result in zip(photos, results, strict=True)],
+                self.out_dir,
+                prune,
+            )
             failures += self._write_texts(plan, results, markup)
             if results:
                 state.published = PublishedSet(str(self.source.resolve()), plan.name, plan.title)
@@ -260,34 +264,3 @@ def _in_plan_order(
 ) -> tuple[OutputFile, ...]:
     by_key = {o.key: o for o in (*reused, *fresh)}
     return tuple(by_key[spec.key] for spec in specs if spec.key in by_key)
-
-
-def _forget_replaced_outputs(
-    state: State, photos: Iterable[PhotoPlan], results: list[PhotoResult], out_dir: Path, prune: bool
-) -> None:
-    """Bring the record in line with this run's outputs.
-
-    Records whose file now belongs to another output are dropped. Outputs no current photo needs
-    stay on disk and in the record, unless `prune` removes them.
-    """
-    photos = list(photos)
-    current = {str(plan.photo.path.resolve()) for plan in photos}
-    state.sources = {path: photo for path, photo in state.sources.items() if path in current}
-    claimed: dict[str, tuple[str, str]] = {}
-    for plan, result in zip(photos, results, strict=True):
-        state.record_outputs(plan.photo.content_hash, result.outputs)
-        claimed.update({o.path.name: (plan.photo.content_hash, o.key) for o in result.outputs})
-    for content_hash in list(state.outputs):
-        entry = state.outputs[content_hash]
-        for key in list(entry):
-            owner = claimed.get(entry[key].file)
-            if owner == (content_hash, key):
-                continue
-            if owner is not None:
-                del entry[key]
-            elif prune:
-                (out_dir / entry[key].file).unlink(missing_ok=True)
-                del entry[key]
-        if not entry:
-            del state.outputs[content_hash]
-    state.placeholders = {h: p for h, p in state.placeholders.items() if h in state.outputs}

@@ -16,8 +16,8 @@ from PIL import Image
 
 import pipeline
 from pipeline import markup
-from pipeline.post import update_post
 from pipeline.config import MARKUP_STYLES
+from pipeline.post import update_post
 
 from .conftest import fixture_photo, require_tool, run_gallery
 from .support.rendered import Element, Page, read_html

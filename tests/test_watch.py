@@ -21,9 +21,9 @@ from PIL import Image
 
 import pipeline
 from pipeline import lock
-from pipeline.post import POST_END, POST_START
 from pipeline.cli import app
 from pipeline.ingest import is_temporary_name
+from pipeline.post import POST_END, POST_START
 from pipeline.watch import is_whole_image, on_network_mount
 
 from .conftest import FIXTURES, REPO, image_difference, run_gallery
