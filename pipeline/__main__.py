@@ -1,5 +1,5 @@
 """`python -m pipeline` runs the `gallery` command."""
 
-from .cli import app
+from .cli import main
 
-app(prog_name="gallery")
+main()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import write_atomically
-from .model import Candidate, OutputFile, PhotoText, Placeholder, Role, SourcePhoto
+from .model import Candidate, OutputFile, PhotoPlan, PhotoText, Placeholder, Role, SourcePhoto
 
 STATE_FILE = ".gallery-state.json"
 JOURNAL_FILE = ".gallery-state.journal"
@@ -48,6 +48,18 @@ class PublishedSet:
     title: str
 
 
+@dataclass(frozen=True)
+class Reuse:
+    """What the record offers one planned photo: outputs already on disk with the right bytes (under
+    their planned names once `renames` are done), the keys still to render, and whether a decode is
+    needed anyway (no placeholder yet, or one made from other pixels)."""
+
+    outputs: tuple[OutputFile, ...]
+    renames: tuple[tuple[Path, Path], ...]
+    missing: frozenset[str]
+    needs_decode: bool
+
+
 @dataclass
 class State:
     """`sources`: resolved source path -> what its header said; `outputs`: content hash -> output key
@@ -67,6 +79,26 @@ class State:
 
     def remember_photo(self, photo: SourcePhoto) -> None:
         self.sources[str(photo.path.resolve())] = photo
+
+    def reuse(self, plan: PhotoPlan, out_dir: Path, rename: bool = True) -> Reuse:
+        """Which of a photo's planned outputs exist already; with `rename`, under their planned names
+        (a renumbered set's files are renamed, not rendered again), else where they are."""
+        known = self.outputs.get(plan.photo.content_hash, {})
+        reused: list[OutputFile] = []
+        renames: list[tuple[Path, Path]] = []
+        for spec in plan.specs:
+            record = known.get(spec.key)
+            if record is None or not _has_size(out_dir / record.file, record.bytes):
+                continue
+            existing = out_dir / record.file
+            target = out_dir / spec.filename if rename else existing
+            if existing != target:
+                renames.append((existing, target))
+            reused.append(OutputFile(spec.role, spec.format, spec.width, spec.height, record.bytes, target, spec.key))
+        missing = frozenset(spec.key for spec in plan.specs) - {o.key for o in reused}
+        placeholder = self.placeholders.get(plan.photo.content_hash)
+        stale = placeholder is None or placeholder.key != plan.specs[-1].key
+        return Reuse(tuple(reused), tuple(renames), missing, bool(missing) or stale)
 
     def record_outputs(self, content_hash: str, outputs: Iterable[OutputFile]) -> None:
         self.outputs.setdefault(content_hash, {}).update({o.key: OutputRecord.of(o) for o in outputs})
@@ -98,6 +130,13 @@ class State:
             if not entry:
                 del self.outputs[content_hash]
         self.placeholders = {h: p for h, p in self.placeholders.items() if h in self.outputs}
+
+
+def _has_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
 
 
 def load_state(out_dir: Path) -> State:

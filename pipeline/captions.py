@@ -23,14 +23,16 @@ class CaptionsUpdate:
     path: Path
     added: tuple[str, ...]  # file names of the new entries
     kept: int  # entries that were already there
+    photos: int  # photos in the folder
     missing_alt: tuple[str, ...]  # photos with no alt in the file and none embedded
     problems: tuple[Problem, ...]
 
 
-def update_captions(source: Path, config: Config) -> CaptionsUpdate:
+def update_captions(source: Path, config: Config, write: bool = True) -> CaptionsUpdate:
     """Add an entry per photo not yet in SOURCE/captions.toml; raise ConfigError if the file is malformed.
 
     The output folder's record (read, never written here) spares reading headers it already knows.
+    Without `write` (a dry run), or without any photo, nothing is written.
     """
     path = source / CAPTIONS_FILE
     plan = make_plan(source, config, load_state(Path(config.output.dir)))
@@ -42,14 +44,15 @@ def update_captions(source: Path, config: Config) -> CaptionsUpdate:
     ]
     existing = path.read_bytes().decode("utf-8") if path.exists() else None
     text = merge_captions(existing, entries)
-    if text != existing:
+    if write and plan.photos and text != existing:
         write_text_if_changed(path, text)
     missing = tuple(
         photo.photo.path.name
         for photo in plan.photos
         if not written.get(photo.photo.path.name, PhotoText()).or_else(photo.photo.embedded).alt
     )
-    return CaptionsUpdate(path, tuple(name for name, _ in entries), len(written), missing, plan.failures)
+    added = tuple(name for name, _ in entries)
+    return CaptionsUpdate(path, added, len(written), len(plan.photos), missing, plan.failures)
 
 
 def _note(photo: PhotoPlan, photos: tuple[PhotoPlan, ...]) -> str:

@@ -1,46 +1,120 @@
 """`gallery` on the command line: a thin shell over `pipeline.process`.
 
-stdout carries only the post's image block, so `gallery process photos > block.md` works;
-progress, warnings and the summary go to stderr. Exit codes: 0 all good, 1 some photo failed,
-2 bad usage or configuration.
+stdout carries only what a command produces (the post's image block, so `gallery process photos >
+block.md` works; or JSON with --json); progress, warnings and the summary go to stderr. Exit codes:
+0 all good, 1 some photo failed, 2 bad usage or configuration, 3 an unexpected error (a bug: the
+one line printed says what to report), 130 interrupted.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
-import json
+import sys
 import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand
 
 from . import audit
 from .captions import update_captions
 from .config import Config, load_config
+from .dry_run import forecast
 from .errors import ConfigError, GalleryError
-from .model import RunResult
+from .manifest import build_manifest
 from .preview import preview
-from .run import process
+from .report import (
+    NORMAL,
+    QUIET,
+    VERBOSE,
+    Say,
+    audit_json,
+    facts_json,
+    forecast_json,
+    forecast_text,
+    report_run,
+    run_json,
+)
+from .run import STDOUT, process
 from .watch import stop_on_signals, watch
+
+DISTRIBUTION = "event-gallery"
+DEFAULT_CONFIG = Path("config.toml")
+UNEXPECTED = 3
+
+
+class _Argument(TyperArgument):
+    """An argument shown as `PHOTOS` in the usage line and help, like the options' metavars
+    (Typer's own style is `{PHOTOS}` and `PHOTOS <path>`)."""
+
+    def _usage_display_name(self) -> str:
+        name = self.metavar or (self.name or "").upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def _rich_display_name(self) -> str:
+        return (self.metavar or (self.name or "").upper()) + ("..." if self.nargs != 1 else "")
+
+    def display_type_rich(self, ctx: Any) -> str:
+        return ""
+
+
+class _Command(TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _Argument
+
 
 app = typer.Typer(
     help="Turn a folder of event photos into a web-ready image set and the Markdown for your post.",
     no_args_is_help=True,
-    add_completion=False,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+command = functools.partial(app.command, cls=_Command)
 
-DEFAULT_CONFIG = Path("config.toml")
+
+def main() -> None:
+    """The `gallery` program: the app, with a last guard so that no traceback reaches a person."""
+    try:
+        app(prog_name="gallery")
+    except KeyboardInterrupt:
+        print("gallery: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as error:  # a bug: one line that says what happened and what to report
+        arguments = " ".join(sys.argv[1:])
+        print(
+            f"gallery: unexpected error while running `gallery {arguments}`: {type(error).__name__}: {error}. "
+            "This is a bug in gallery: please report it with this line.",
+            file=sys.stderr,
+        )
+        sys.exit(UNEXPECTED)
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"gallery {version(DISTRIBUTION)}")
+        except PackageNotFoundError:
+            typer.echo("gallery (not installed as a package)")
+        raise typer.Exit()
 
 
 @app.callback()
-def gallery() -> None:
+def gallery(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """Turn a folder of event photos into a web-ready image set and the Markdown for your post."""
     # Pillow warns about damaged tags without naming the file; rendering reports them per photo,
     # and reading headers (in threads, where warnings cannot be told apart) keeps quiet.
@@ -51,11 +125,13 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
+        metavar="FILE",
         help="Settings file. Default: ./config.toml when it exists, else built-in defaults "
         "(the same values the repository's config.toml documents).",
         dir_okay=False,
     ),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout, for scripts.")]
 
 
 def build_config(config_file: Path | None, **overrides: Any) -> Config:
@@ -68,19 +144,6 @@ def build_config(config_file: Path | None, **overrides: Any) -> Config:
         raise typer.Exit(2) from None
 
 
-def report(result: RunResult) -> int:
-    """Print the block on stdout and problems plus the summary on stderr; return the exit code."""
-    for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    for failure in result.failures:
-        typer.echo(f"error: {failure}", err=True)
-    for warning in result.alt_warnings:
-        typer.echo(f"alt text: {warning}", err=True)
-    typer.echo(result.markup, nl=False)
-    typer.echo(result.summary(), err=True)
-    return 0 if result.ok else 1
-
-
 @dataclass(frozen=True)
 class Invocation:
     """What the options shared by `process` and `watch` amount to: a folder and the run's config."""
@@ -88,6 +151,9 @@ class Invocation:
     source: Path
     config: Config
     prune: bool
+    dry_run: bool
+    as_json: bool
+    say: Say
 
 
 def process_options(
@@ -95,7 +161,13 @@ def process_options(
         Path, typer.Argument(metavar="PHOTOS", help="Folder of photos (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF, GIF).")
     ],
     out: Annotated[
-        str | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder for the image set.")
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help=f"Output folder for the image set. [default: {Config().output.dir}, or output.dir in the settings]",
+        ),
     ] = None,
     name: Annotated[
         str | None,
@@ -189,7 +261,15 @@ def process_options(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors (no progress, warnings or summary).")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print a line per photo.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show the plan (photos, numbers, names, what would change); write nothing."),
+    ] = False,
+    as_json: JsonOption = False,
     wait: Annotated[
         int | None,
         typer.Option(
@@ -222,7 +302,22 @@ def process_options(
         run__quiet=quiet or None,
         run__wait=wait,
     )
-    return Invocation(source, config, prune)
+    if quiet and verbose:
+        _usage("--quiet and --verbose contradict each other: choose one")
+    level = QUIET if config.run.quiet else VERBOSE if verbose else NORMAL
+    if as_json and config.output.manifest == STDOUT:
+        _usage("--json and --manifest - both print on stdout: choose one")
+    return Invocation(source, config, prune, dry_run, as_json, Say(level))
+
+
+def _usage(message: str) -> None:
+    typer.echo(f"gallery: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _fail(error: GalleryError) -> None:
+    typer.echo(f"gallery: {error}", err=True)
+    raise typer.Exit(2)
 
 
 def with_options(options: Callable[..., Invocation], *, without: tuple[str, ...] = ()) -> Callable:
@@ -249,7 +344,7 @@ def with_options(options: Callable[..., Invocation], *, without: tuple[str, ...]
     return decorate
 
 
-@app.command("process")
+@command("process")
 @with_options(process_options)
 def process_command(invocation: Invocation) -> None:
     """Process a folder of photos and print the Markdown image block for the post.
@@ -262,19 +357,50 @@ def process_command(invocation: Invocation) -> None:
 
     Photos are numbered in capture order. Each gets NAME-NN.jpeg (the main image), WebP variants
     NAME-NN-0480w.webp ... and a thumbnail NAME-NN-thumb.webp, with orientation applied, colours in
-    sRGB and metadata stripped. Re-runs only redo what changed.
+    sRGB and metadata stripped. Re-runs only redo what changed. --dry-run shows the plan first.
     """
+    if invocation.dry_run:
+        _print_forecast(invocation)
+        raise typer.Exit(0)
     try:
         result = process(invocation.source, invocation.config, prune=invocation.prune)
     except GalleryError as error:
-        typer.echo(f"gallery: {error}", err=True)
-        raise typer.Exit(2) from None
-    raise typer.Exit(report(result))
+        _fail(error)
+    config, say = invocation.config, invocation.say
+    if not result.photos and not result.failures and not result.warnings:
+        say.error(
+            f"gallery: no photos in {invocation.source} (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF or GIF by content)"
+        )
+        raise typer.Exit(1)
+    report_run(result, say, config.output.post_file)
+    if invocation.as_json:
+        typer.echo(run_json(result), nl=False)
+    elif config.output.manifest == STDOUT:
+        typer.echo(build_manifest(result.photos, config, result.title, result.name), nl=False)
+    else:
+        typer.echo(result.markup, nl=False)
+    raise typer.Exit(0 if result.ok else 1)
 
 
-@app.command("captions")
+def _print_forecast(invocation: Invocation) -> None:
+    try:
+        planned = forecast(invocation.source, invocation.config, keep_deleted=invocation.config.watch.keep_deleted)
+    except GalleryError as error:
+        _fail(error)
+    if invocation.as_json:
+        typer.echo(forecast_json(planned, invocation.prune), nl=False)
+    else:
+        typer.echo(forecast_text(planned, invocation.prune), nl=False)
+
+
+@command("captions")
 def captions_command(
-    source: Annotated[Path, typer.Argument(help="Folder of photos; captions.toml is written inside it.")],
+    source: Annotated[
+        Path, typer.Argument(metavar="PHOTOS", help="Folder of photos; captions.toml is written inside it.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the entries that would be added; write nothing.")
+    ] = False,
     config_file: ConfigOption = None,
 ) -> None:
     """Write or extend SOURCE/captions.toml: one entry per photo for alt text, title and caption.
@@ -286,19 +412,25 @@ def captions_command(
     """
     config = build_config(config_file)
     try:
-        update = update_captions(source, config)
+        update = update_captions(source, config, write=not dry_run)
     except GalleryError as error:
-        typer.echo(f"gallery: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(error)
     for problem in update.problems:
         typer.echo(f"error: {problem}", err=True)
+    if not update.photos:
+        typer.echo(f"gallery: no photos in {source}; {update.path.name} was not written", err=True)
+        raise typer.Exit(1)
+    if dry_run:
+        typer.echo(f"dry run: nothing was written. {len(update.added)} entries would be added to {update.path}:")
+        typer.echo("".join(f"  {entry}\n" for entry in update.added), nl=False)
+        raise typer.Exit(0)
     typer.echo(f"{update.path}: {len(update.added)} new entries, {update.kept} kept as written", err=True)
     if update.missing_alt:
         typer.echo(f"{len(update.missing_alt)} photos have no alt text yet: fill in `alt` in {update.path}", err=True)
     typer.echo(str(update.path))
 
 
-@app.command("preview")
+@command("preview")
 def preview_command(
     target: Annotated[
         Path,
@@ -306,13 +438,23 @@ def preview_command(
     ],
     out: Annotated[
         str | None,
-        typer.Option("--out", "-o", help="Output folder of the image set (default: config, or the manifest's folder)."),
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="Output folder of the image set (default: output.dir, or the manifest's folder).",
+        ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option(help="Where to write the page (default: OUT/.NAME-preview.html).", dir_okay=False)
+        Path | None,
+        typer.Option(metavar="FILE", help="Where to write the page (default: OUT/.NAME-preview.html).", dir_okay=False),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="File-name stem, as for `gallery process`.")] = None,
-    title: Annotated[str | None, typer.Option(help="Post title, as for `gallery process`.")] = None,
+    name: Annotated[
+        str | None, typer.Option(metavar="NAME", help="File-name stem (default: the name the set was published under).")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Post title (default: the title the set was published under).")
+    ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Write an HTML contact sheet to review a set before publishing, and print its path.
@@ -328,17 +470,16 @@ def preview_command(
     try:
         page = preview(target, config, out_dir=out, output=output)
     except GalleryError as error:
-        typer.echo(f"gallery: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(error)
     typer.echo(str(page))
 
 
-@app.command("inspect")
+@command("inspect")
 def inspect_command(
     paths: Annotated[
         list[Path], typer.Argument(metavar="PATH", help="Image files to describe.", exists=True, dir_okay=False)
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout, for machines.")] = False,
+    as_json: JsonOption = False,
     config_file: ConfigOption = None,
 ) -> None:
     """Show what metadata each file carries: camera, capture time, GPS, serials, thumbnail, ICC, XMP, IPTC.
@@ -348,13 +489,13 @@ def inspect_command(
     config = build_config(config_file)
     facts = [audit.read_facts(path, config) for path in paths]
     if as_json:
-        typer.echo(json.dumps([dataclasses.asdict(f) for f in facts], indent=2, ensure_ascii=False))
+        typer.echo(facts_json(facts))
     else:
         typer.echo("\n".join(audit.describe(f) for f in facts), nl=False)
     raise typer.Exit(1 if any(f.error for f in facts) else 0)
 
 
-@app.command("audit")
+@command("audit")
 def audit_command(
     site_dir: Annotated[
         Path, typer.Argument(metavar="SITE_DIR", help="Folder of published files, e.g. _site or site/assets/img.")
@@ -362,9 +503,12 @@ def audit_command(
     owner: Annotated[
         list[str] | None,
         typer.Option(
-            "--owner", help="Name that must appear in no metadata field (repeatable; adds to metadata.owners)."
+            "--owner",
+            metavar="NAME",
+            help="Name that must appear in no metadata field (repeatable; adds to metadata.owners).",
         ),
     ] = None,
+    as_json: JsonOption = False,
     config_file: ConfigOption = None,
 ) -> None:
     """List every privacy leak in published images (JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIF).
@@ -378,24 +522,29 @@ def audit_command(
         typer.echo(f"gallery: {site_dir} is not a folder", err=True)
         raise typer.Exit(2)
     owners = (*config.metadata.owners, *(owner or ()))
-    checked = leaking = 0
+    checked = []
     for path in audit.published_images(site_dir):
-        checked += 1
         found = audit.leaks(audit.read_facts(path, config), owners)
-        if found:
-            leaking += 1
+        checked.append((path, found))
+        if found and not as_json:
             typer.echo(f"{path}: {'; '.join(found)}")
-    typer.echo(f"{checked} images checked, {leaking} leaking", err=True)
+    leaking = sum(bool(found) for _, found in checked)
+    if as_json:
+        typer.echo(audit_json(checked), nl=False)
+    typer.echo(f"{len(checked)} images checked, {leaking} leaking", err=True)
     raise typer.Exit(1 if leaking else 0)
 
 
-@app.command("watch")
+@command("watch")
 @with_options(process_options, without=("prune",))
 def watch_command(
     invocation: Invocation,
     settle: Annotated[
         float | None,
-        typer.Option(help="Seconds a file must stay unchanged before it is read (default 1.5; more for slow shares)."),
+        typer.Option(
+            metavar="SECONDS",
+            help="Seconds a file must stay unchanged before it is read (default 1.5; more for slow shares).",
+        ),
     ] = None,
     poll: Annotated[
         bool, typer.Option("--poll", help="Poll instead of file-system events (network mounts are polled anyway).")
@@ -427,13 +576,23 @@ def watch_command(
         config = invocation.config.with_overrides(
             watch__settle=settle, watch__poll=poll or None, watch__keep_deleted=keep_deleted or None
         )
-        with stop_on_signals(stop):
-            watcher = watch(invocation.source, config, once=once, stop=stop)
     except GalleryError as error:
-        typer.echo(f"gallery: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(error)
+    if invocation.dry_run:
+        if not once:
+            _usage("--dry-run needs --once: a dry run shows what one pass over the folder would do")
+        _print_forecast(Invocation(invocation.source, config, True, True, invocation.as_json, invocation.say))
+        raise typer.Exit(0)
+    try:
+        with stop_on_signals(stop):
+            watcher = watch(invocation.source, config, once=once, stop=stop, say=invocation.say)
+    except GalleryError as error:
+        _fail(error)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     if watcher.result is not None:
-        typer.echo(watcher.result.markup, nl=False)
+        if invocation.as_json:
+            typer.echo(run_json(watcher.result), nl=False)
+        else:
+            typer.echo(watcher.result.markup, nl=False)
     raise typer.Exit(1 if once and watcher.failures else 0)

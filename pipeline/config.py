@@ -18,6 +18,7 @@ from typing import Any, Literal
 from . import formats
 from .errors import ConfigError
 from .exif_tags import allowed_tag_ids
+from .texts import TEMPLATE_FIELDS, fill_template
 
 # The names of the metadata policies (exif_policy.POLICIES) and markup styles (markup.STYLES), listed
 # here as part of the settings' reference; a test keeps each list equal to its registry.
@@ -260,6 +261,16 @@ def validate(config: Config) -> None:
         raise ConfigError("run.wait must be 0 (refuse at once) or a positive number of seconds")
     if config.watch.settle < 0:
         raise ConfigError("watch.settle must be 0 or a positive number of seconds")
+    # Templates fail here, before a run creates or locks anything, not halfway through it.
+    sample = dict.fromkeys(TEMPLATE_FIELDS, "x")
+    for template in (config.text.alt, config.text.title_template):
+        fill_template(template, **sample)
+    try:
+        config.output.manifest.format(dir="d", name="n")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigError(
+            f"output.manifest {config.output.manifest!r} is invalid ({error}); placeholders: {{dir}} {{name}}"
+        ) from None
     if not (config.image.enabled or config.variants.widths):
         raise ConfigError("nothing to write: enable [image] or list some variants.widths")
 

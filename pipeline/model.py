@@ -171,6 +171,7 @@ class RunResult:
     alt_warnings: tuple[Problem, ...] = ()  # alt-text lint: missing, file names, too long, all alike
     name: str = ""
     title: str = ""
+    post_change: str = ""  # "created", "updated" or "unchanged" with a post file; "" without one
 
     @property
     def ok(self) -> bool:

@@ -57,4 +57,4 @@ def output_url(prefix: str, filename: str) -> str:
 
     A URL always uses forward slashes, whatever the platform's path separator.
     """
-    return f"{prefix.rstrip('/')}/{quote(filename)}"
+    return f"{prefix.replace(chr(92), '/').rstrip('/')}/{quote(filename)}"

@@ -19,12 +19,25 @@ from . import formats, ingest, pool
 from .cache import State
 from .config import Config
 from .errors import PhotoError
-from .model import Candidate, OutputSpec, PhotoPlan, PhotoText, Plan, Problem, Role, SourcePhoto
+from .markup import photo_markdown
+from .model import (
+    Candidate,
+    OutputFile,
+    OutputSpec,
+    PhotoPlan,
+    PhotoResult,
+    PhotoText,
+    Placeholder,
+    Plan,
+    Problem,
+    Role,
+    SourcePhoto,
+)
 from .names import default_title, display_name, output_filename, output_stem, slugify
 from .texts import load_captions, photo_text
 
 # Bump when a code change alters output bytes for the same settings, so caches re-render.
-RENDER_VERSION = 4
+RENDER_VERSION = 5
 # Settings sections that never change an output's bytes: where files go and what they are called,
 # texts and markup, scheduling, input limits and watch mode. Every other section enters the keys.
 NOT_IN_OUTPUT_BYTES = frozenset({"output", "text", "markup", "run", "watch", "limits"})
@@ -96,6 +109,28 @@ def number_photos(
         )
         plans.append(PhotoPlan(photo, number, stem, output_specs(photo, stem, config), text))
     return tuple(plans)
+
+
+def photo_result(
+    plan: PhotoPlan, outputs: tuple[OutputFile, ...], placeholder: Placeholder | None, config: Config, rendered: bool
+) -> PhotoResult:
+    """A planned photo as published, once its outputs exist (or, for a dry run, would)."""
+    main = next((o for o in outputs if o.role == "main"), outputs[0])
+    return PhotoResult(
+        source=plan.photo.path,
+        number=plan.number,
+        captured=plan.photo.captured,
+        width=plan.photo.width,
+        height=plan.photo.height,
+        outputs=outputs,
+        alt=plan.text.alt,
+        title=plan.text.title,
+        caption=plan.text.caption,
+        markdown=photo_markdown(plan.text.alt, plan.text.title, main, config),
+        rendered=rendered,
+        color=placeholder.color if placeholder else "",
+        placeholder=placeholder.lqip if placeholder else "",
+    )
 
 
 def output_specs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputSpec, ...]:

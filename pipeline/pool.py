@@ -11,6 +11,8 @@ import ctypes
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -19,6 +21,7 @@ from typing import TypeVar
 from tqdm import tqdm
 
 PR_SET_PDEATHSIG = 1  # prctl option from <linux/prctl.h>
+ORPHAN_CHECK_SECONDS = 0.5
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -33,9 +36,18 @@ def _start_worker(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the run died before the line above took effect
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # at once, by the kernel
+    else:
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the run died before the lines above took effect
         os._exit(1)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Where the kernel cannot be asked to end a worker with its parent: notice it, and end."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
 
 
 @contextmanager

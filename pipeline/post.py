@@ -38,34 +38,38 @@ def update_post(existing: str | None, block: str, title: str, date: str) -> str:
     return existing[:start] + section + existing[end + len(POST_END) :]
 
 
-def write_post(post: Path, block: str, title: str, name: str, photos: Sequence[PhotoResult]) -> list[Problem]:
+def write_post(
+    post: Path, block: str, title: str, name: str, photos: Sequence[PhotoResult]
+) -> tuple[str, list[Problem]]:
     """Put the block into the post between the gallery markers; create the post if it is missing.
 
     The post is read and written as bytes-exact UTF-8 text (CRLF line ends, a BOM and text after
     the markers survive). A symbolic link is followed, so the linked file is updated, and the
     file's permissions are kept. A run without photos leaves the post alone rather than emptying it.
+    Returns what happened to it ("created", "updated", "unchanged", or "" when left alone) and problems.
     """
     if not photos:
-        return []
+        return "", []
     target = post.resolve()
     try:
         existing = target.read_bytes().decode("utf-8") if target.exists() else None
     except UnicodeDecodeError:
-        return [Problem(post, "is not UTF-8 text; the post was left unchanged")]
+        return "", [Problem(post, "is not UTF-8 text; the post was left unchanged")]
     except OSError as error:
-        return [Problem(post, f"cannot be read: {error.strerror or error}")]
+        return "", [Problem(post, f"cannot be read: {error.strerror or error}")]
     try:
         text = update_post(existing, block, title, post_date(post, name, photos))
     except PostError as error:
-        return [Problem(post, f"{error}; the post was left unchanged")]
+        return "", [Problem(post, f"{error}; the post was left unchanged")]
     try:
         mode = target.stat().st_mode if existing is not None else None
         target.parent.mkdir(parents=True, exist_ok=True)
-        if write_text_if_changed(target, text) and mode is not None:
+        changed = write_text_if_changed(target, text)
+        if changed and mode is not None:
             os.chmod(target, mode)
     except OSError as error:
-        return [Problem(post, f"cannot be written: {error.strerror or error}")]
-    return []
+        return "", [Problem(post, f"cannot be written: {error.strerror or error}")]
+    return ("created" if existing is None else "updated" if changed else "unchanged"), []
 
 
 def post_date(post: Path, name: str, photos: Sequence[PhotoResult]) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import formats
+from . import formats, jpeg_segments
 from .colour import apply_orientation, flatten, normalise_mode, to_output_colour
 from .config import Config
 from .errors import PhotoError
@@ -26,6 +26,9 @@ from .metadata import read_metadata, swaps_axes
 from .model import OutputFile, OutputSpec, Placeholder, SourcePhoto
 from .placeholder import make_placeholder
 
+# A JPEG ready for the web is published as it is (metadata rewritten) unless re-encoding makes it
+# at most this fraction of its size: a smaller file bought with a generation of quality.
+RECOMPRESS_GAIN = 0.9
 # Downscale by whole-block averaging down to this many times the target size, then resample finely.
 REDUCING_GAP = 3.0
 HEIF_BAND_ROWS = 512
@@ -97,6 +100,7 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
         else:
             current = current.copy()  # detach from the file, which closes below
         current.info = {}  # the source's comment, XMP and profile must not ride along into the outputs
+        as_is = _publishable_as_is(image, metadata.orientation, metadata.icc, largest, config)
     colour = to_output_colour(current, metadata.icc, config.metadata)
     if colour.warning:
         notes.append(colour.warning)
@@ -107,7 +111,10 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
             if current.size != (spec.width, spec.height):
                 current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
             if spec.key in job.encode:
-                data = encode(current, spec.format, config, colour.icc_profile, exif.for_size(spec.width, spec.height))
+                exif_block = exif.for_size(spec.width, spec.height)
+                data = encode(current, spec.format, config, colour.icc_profile, exif_block)
+                if spec is largest and as_is:
+                    data = _source_unless_much_larger(job.photo.path, data, exif_block, colour.icc_profile)
                 path = job.out_dir / spec.filename
                 try:
                     write_atomically(path, data)
@@ -120,6 +127,32 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
         raise
     # `current` is now the smallest output: the placeholder costs a resize of a few hundred pixels.
     return tuple(written), tuple(notes), make_placeholder(current, config.metadata.background, specs[-1].key)
+
+
+def _publishable_as_is(
+    image: Image.Image, orientation: int, icc: bytes | None, main: OutputSpec, config: Config
+) -> bool:
+    """Whether the main image could be the source's own JPEG data: same size, nothing to turn, no
+    colour to convert (untagged, or its profile kept as it is), and a mode every browser shows."""
+    return (
+        main.role == "main"
+        and main.format == "jpeg"
+        and image.format == "JPEG"
+        and image.mode in ("RGB", "L")
+        and (main.width, main.height) == image.size
+        and orientation == 1
+        and (icc is None or config.metadata.color == "preserve")
+    )
+
+
+def _source_unless_much_larger(source: Path, encoded: memoryview, exif: bytes | None, icc: bytes | None) -> memoryview:
+    """The source's compressed data with its metadata replaced by the policy's (a lossless rewrite of
+    its segments), unless re-encoding made it meaningfully smaller. Never larger, never worse."""
+    try:
+        rewritten = jpeg_segments.rewrite(source.read_bytes(), exif, icc)
+    except (OSError, ValueError):  # a structure the rewrite does not take: the re-encoded image stands
+        return encoded
+    return encoded if len(encoded) <= RECOMPRESS_GAIN * len(rewritten) else memoryview(rewritten)
 
 
 def encode(image: Image.Image, name: str, config: Config, icc_profile: bytes | None, exif: bytes | None) -> memoryview:

@@ -20,16 +20,18 @@ from .cache import PublishedSet, State, journal_outputs, load_state, save_state
 from .config import Config
 from .errors import OutputError, PhotoError
 from .files import remove_stale_temp_files
+from .ingest import find_candidates
 from .lock import output_lock
 from .manifest import build_manifest, manifest_path, write_manifest
-from .markup import markup_block, photo_markdown
+from .markup import markup_block
 from .model import OutputFile, OutputSpec, PhotoPlan, PhotoResult, Plan, Problem, RunResult
-from .plan import make_plan, number_photos
+from .plan import make_plan, number_photos, photo_result
 from .post import write_post
 from .render import RenderJob, RenderResult
 from .texts import alt_problems
 
 PREVIEW_FOLDER = ".gallery-preview"  # where preview renders photos whose published names are taken
+STDOUT = "-"  # output.manifest = "-": the caller prints the manifest instead of a file being written
 
 
 def process(
@@ -61,6 +63,11 @@ def process(
     if not source.is_dir():
         raise PhotoError(f"{source} is not a folder of photos")
     out_dir = Path(config.output.dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"cannot use {out_dir} as the output folder: it is a file, not a folder")
+    if not keep_deleted and _holds_no_photos(source, config, exclude):
+        # Nothing to publish: no folder, lock or empty manifest is left behind for it.
+        return RunResult((), (), (), 0, 0, time.perf_counter() - started, "")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with output_lock(out_dir, config.run.wait):
@@ -89,6 +96,7 @@ class _Run:
             state = State(published=state.published)
         plan = make_plan(self.source, self.config, state, exclude=exclude, keep_deleted=keep_deleted)
         failures, warnings = list(plan.failures), list(plan.warnings)
+        post_change = ""
         photos, results = self._render(plan, state, failures, warnings)
         markup = markup_block(results, self.config)
         if self.publish:
@@ -97,7 +105,8 @@ class _Run:
                 self.out_dir,
                 prune,
             )
-            failures += self._write_texts(plan, results, markup)
+            post_change, problems = self._write_texts(plan, results, markup)
+            failures += problems
             if results:
                 state.published = PublishedSet(str(self.source.resolve()), plan.name, plan.title)
         if self.config.output.post_file and not results and self.publish:
@@ -117,6 +126,7 @@ class _Run:
             alt_warnings=tuple(alt_problems(results, self.source, plan.captions)),
             name=plan.name,
             title=plan.title,
+            post_change=post_change,
         )
 
     def _render(
@@ -156,7 +166,9 @@ class _Run:
             for photo in photos:
                 fresh = by_hash[photo.photo.content_hash].outputs if photo.photo.content_hash in by_hash else ()
                 outputs = _in_plan_order(photo.specs, done[photo.photo.content_hash], fresh)
-                results.append(self._result(photo, outputs, state, photo.photo.content_hash in rendered_now))
+                placeholder = state.placeholders.get(photo.photo.content_hash)
+                rendered = photo.photo.content_hash in rendered_now
+                results.append(photo_result(photo, outputs, placeholder, self.config, rendered))
             return photos, results
         return (), []
 
@@ -165,34 +177,20 @@ class _Run:
     ) -> tuple[dict[str, tuple[OutputFile, ...]], list[RenderJob]]:
         """Split planned outputs into files that already exist with the right bytes and work to do.
 
-        A cached output under an old name (the set was renumbered) is renamed, not re-rendered, and
-        only when publishing: preview shows it where it is. Renames go through temporary names first
-        so that a shift (02 -> 03, 03 -> 04) never overwrites a file that is still to be moved.
+        Cached outputs under old names (the set was renumbered) are renamed, not re-rendered, and
+        only when publishing: preview shows them where they are. Renames go through temporary names
+        first so that a shift (02 -> 03, 03 -> 04) never overwrites a file that is still to be moved.
         """
         done: dict[str, tuple[OutputFile, ...]] = {}
         jobs: list[RenderJob] = []
         moves: list[tuple[Path, Path]] = []
         for plan in photos:
-            content_hash = plan.photo.content_hash
-            known = state.outputs.get(content_hash, {})
-            reused: list[OutputFile] = []
-            for spec in plan.specs:
-                record = known.get(spec.key)
-                existing = self.out_dir / record.file if record else None
-                if record is None or existing is None or not _has_size(existing, record.bytes):
-                    continue
-                target = self.out_dir / spec.filename if self.publish else existing
-                if existing != target:
-                    moves.append((existing, target))
-                reused.append(
-                    OutputFile(spec.role, spec.format, spec.width, spec.height, record.bytes, target, spec.key)
-                )
-            done[content_hash] = tuple(reused)
-            missing = frozenset(spec.key for spec in plan.specs) - {o.key for o in reused}
-            # A placeholder made from other pixels (or none yet) needs a decode, even with every file cached.
-            placeholder = state.placeholders.get(content_hash)
-            if missing or placeholder is None or placeholder.key != plan.specs[-1].key:
-                jobs.append(RenderJob(plan.photo, plan.specs, missing, self._folder_for(plan, missing), self.config))
+            reuse = state.reuse(plan, self.out_dir, rename=self.publish)
+            done[plan.photo.content_hash] = reuse.outputs
+            moves += reuse.renames
+            if reuse.needs_decode:
+                folder = self._folder_for(plan, reuse.missing)
+                jobs.append(RenderJob(plan.photo, plan.specs, reuse.missing, folder, self.config))
         staged = []
         for index, (existing, target) in enumerate(moves):
             temp = self.out_dir / f".rename-{index}.{os.getpid()}.tmp"
@@ -219,44 +217,25 @@ class _Run:
         if result.outputs and result.placeholder is not None and self._published_here(result.outputs):
             journal_outputs(self.out_dir, result.photo.content_hash, result.outputs, result.placeholder)
 
-    def _result(self, plan: PhotoPlan, outputs: tuple[OutputFile, ...], state: State, rendered: bool) -> PhotoResult:
-        main = next((o for o in outputs if o.role == "main"), outputs[0])
-        placeholder = state.placeholders.get(plan.photo.content_hash)
-        return PhotoResult(
-            source=plan.photo.path,
-            number=plan.number,
-            captured=plan.photo.captured,
-            width=plan.photo.width,
-            height=plan.photo.height,
-            outputs=outputs,
-            alt=plan.text.alt,
-            title=plan.text.title,
-            caption=plan.text.caption,
-            markdown=photo_markdown(plan.text.alt, plan.text.title, main, self.config),
-            rendered=rendered,
-            color=placeholder.color if placeholder else "",
-            placeholder=placeholder.lqip if placeholder else "",
-        )
-
-    def _write_texts(self, plan: Plan, results: list[PhotoResult], markup: str) -> list[Problem]:
-        """Write the manifest and the post's block, each atomically, once per run; return what failed."""
-        problems = []
-        if self.config.output.manifest and results:
+    def _write_texts(self, plan: Plan, results: list[PhotoResult], markup: str) -> tuple[str, list[Problem]]:
+        """Write the manifest and the post's block, each atomically, once per run; say what became
+        of the post and what failed."""
+        problems, post_change = [], ""
+        if self.config.output.manifest not in ("", STDOUT) and results:
             path = manifest_path(self.config, self.out_dir, plan.name)
             try:
                 write_manifest(path, build_manifest(results, self.config, plan.title, plan.name))
             except OSError as error:
                 problems.append(Problem(path, f"manifest cannot be written: {error.strerror or error}"))
         if self.config.output.post_file:
-            problems += write_post(Path(self.config.output.post_file), markup, plan.title, plan.name, results)
-        return problems
+            post_change, failed = write_post(Path(self.config.output.post_file), markup, plan.title, plan.name, results)
+            problems += failed
+        return post_change, problems
 
 
-def _has_size(path: Path, size: int) -> bool:
-    try:
-        return path.stat().st_size == size
-    except OSError:
-        return False
+def _holds_no_photos(source: Path, config: Config, exclude: Collection[str]) -> bool:
+    candidates, failures, warnings = find_candidates(source, config, exclude)
+    return not (candidates or failures or warnings)
 
 
 def _in_plan_order(

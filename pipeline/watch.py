@@ -30,7 +30,9 @@ from .cache import load_state
 from .config import Config
 from .errors import OutputError, PhotoError
 from .model import RunResult
+from .report import Say
 from .run import process
+from .texts import CAPTIONS_FILE
 
 # A batch renders at most this many new or changed photos per worker, so a stop request waits
 # for seconds, not for a whole card dump, and the block grows while a large upload is processed.
@@ -77,11 +79,11 @@ class _Readiness:
 class Watcher:
     """What the watcher knows between batches: arrivals, what was processed, which files failed."""
 
-    def __init__(self, source: Path, config: Config, log: Log = log_to_stderr, once: bool = False) -> None:
+    def __init__(self, source: Path, config: Config, say: Say | None = None, once: bool = False) -> None:
         self.source = source
         self.once = once
         self.config = config
-        self.log = log
+        self.say = say or Say()
         self.arrivals: dict[str, _Arrival] = {}
         self.processed = self._already_processed()
         self.failed: dict[str, Stat | None] = {}
@@ -89,6 +91,7 @@ class Watcher:
         self.warned: set[str] = set()
         self.retrying = False
         self.result: RunResult | None = None
+        self.photos: set[str] = set()  # names that were photos (or failed as photos) in the last batch
 
     def _already_processed(self) -> dict[str, Stat]:
         """Files the output folder's record already holds unchanged: a restart does not count them as new."""
@@ -187,7 +190,7 @@ class Watcher:
             if self.once:
                 raise
             if not self.retrying:
-                self.log(f"waiting: {error}; retrying")
+                self.say.error(f"waiting: {error}; retrying")
             self.retrying = True
             return
         self.retrying = False
@@ -199,24 +202,31 @@ class Watcher:
             name = failure.path.name
             stat = self.arrivals[name].stat if name in self.arrivals else None
             if name not in self.failed or self.failed[name] != stat:
-                self.log(f"error: {failure}")
+                self.say.error(failure)
             self.failed[name] = stat
             self.processed.pop(name, None)
-        for warning in map(str, result.warnings):
-            if warning not in self.warned:
-                self.log(f"warning: {warning}")
-                self.warned.add(warning)
-        self.log(self._batch_line(before, readiness.ready, result))
+        for label, problems in (("warning", result.warnings), ("alt text", result.alt_warnings)):
+            for warning in map(str, problems):
+                if warning not in self.warned:
+                    self.say.warning(warning, label)
+                    self.warned.add(warning)
+        self.say.info(self._batch_line(before, readiness.ready, result))
+        self.photos = {photo.source.name for photo in result.photos} | {f.path.name for f in result.failures}
 
     def _batch_line(self, before: dict[str, Stat], now: dict[str, Stat], result: RunResult) -> str:
-        new = [n for n in now if n not in before]
-        changed = [n for n in now if n in before and before[n] != now[n]]
-        gone = [n for n in before if n not in self.arrivals]
+        """What arrived, changed or went among the photos (other files, such as notes, are not
+        photos), and what the batch made of it."""
+        photos = {photo.source.name for photo in result.photos} | {f.path.name for f in result.failures}
+        new = [n for n in now if n not in before and n in photos]
+        changed = [n for n in now if n in before and before[n] != now[n] and n in photos]
+        gone = [n for n in before if n not in self.arrivals and n in self.photos]
         came = ", ".join(
             f"{len(names)} {label} ({_names(names)})"
             for names, label in ((new, "new"), (changed, "changed"), (gone, self._deleted_label))
             if names
         )
+        if CAPTIONS_FILE in before and CAPTIONS_FILE in now and before[CAPTIONS_FILE] != now[CAPTIONS_FILE]:
+            came = ", ".join(filter(None, (came, f"{CAPTIONS_FILE} changed")))
         rendered = [photo for photo in result.photos if photo.rendered]
         files = sum(len(photo.outputs) for photo in rendered)
         written = sum(output.bytes for photo in rendered for output in photo.outputs)
@@ -302,6 +312,8 @@ def on_network_mount(path: Path, mounts: str | None = None) -> bool:
     """Whether `path` lies on NFS, SMB, sshfs and the like, where events from other machines never
     arrive. `mounts` is the mount table in /proc/mounts format (read from there by default)."""
     if mounts is None:
+        if not sys.platform.startswith("linux"):
+            return False  # the mount table is read from Linux's /proc; elsewhere --poll is the way
         try:
             mounts = Path("/proc/mounts").read_text()
         except OSError:
@@ -324,7 +336,7 @@ def watch(
     *,
     once: bool = False,
     stop: threading.Event | None = None,
-    log: Log = log_to_stderr,
+    say: Say | None = None,
 ) -> Watcher:
     """Process `source` now, then again whenever photos arrive, change or go, until `stop` is set.
 
@@ -342,8 +354,9 @@ def watch(
     stop = stop or threading.Event()
     settle = config.watch.settle
     polling = config.watch.poll or on_network_mount(source)
-    watcher = Watcher(source, config, log, once)
-    log(
+    say = say or Say()
+    watcher = Watcher(source, config, say, once)
+    say.info(
         f"watching {source} ({'polling' if polling else 'file-system events'}; a file is read once unchanged "
         f"for {settle:g} s){'' if once else '; Ctrl-C to stop'}"
     )

@@ -1,0 +1,177 @@
+"""What the commands print: lines for people on stderr, JSON for scripts on stdout.
+
+stdout carries only what a command produces (the block, a manifest, a page's path, JSON), so it can
+be redirected; everything said about the work goes to stderr, as much of it as the verbosity asks:
+`-q` errors only, default warnings and a summary, `-v` a line per photo too.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .dry_run import Forecast
+from .model import OutputFile, PhotoResult, Problem, RunResult
+from .names import display_name
+
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Say:
+    """Lines on stderr, filtered by verbosity."""
+
+    level: int = NORMAL
+
+    def error(self, text: object) -> None:
+        print(f"error: {text}" if isinstance(text, Problem) else text, file=sys.stderr, flush=True)
+
+    def warning(self, text: object, label: str = "warning") -> None:
+        if self.level >= NORMAL:
+            print(f"{label}: {text}", file=sys.stderr, flush=True)
+
+    def info(self, text: str) -> None:
+        if self.level >= NORMAL:
+            print(text, file=sys.stderr, flush=True)
+
+    def detail(self, text: str) -> None:
+        if self.level >= VERBOSE:
+            print(text, file=sys.stderr, flush=True)
+
+
+def report_run(result: RunResult, say: Say, post: str = "") -> None:
+    """Everything a person should read about a run, on stderr."""
+    for warning in result.warnings:
+        say.warning(warning)
+    for failure in result.failures:
+        say.error(failure)
+    for warning in result.alt_warnings:
+        say.warning(warning, "alt text")
+    for photo in result.photos:
+        say.detail(_photo_line(photo))
+    if post and result.post_change in ("created", "updated"):
+        say.info(f"post {post}: {result.post_change}")
+    say.info(result.summary())
+
+
+def _photo_line(photo: PhotoResult) -> str:
+    state = "rendered" if photo.rendered else "unchanged"
+    files = f"{len(photo.outputs)} files, {state}"
+    return f"{photo.number:>3}  {display_name(photo.source)} -> {photo.main.path.name} ({files})"
+
+
+def run_json(result: RunResult) -> str:
+    """The run result for scripts: photos, outputs, texts, failures and warnings."""
+    document = {
+        "ok": result.ok,
+        "name": result.name,
+        "title": result.title,
+        "photos": [_photo_json(photo) for photo in result.photos],
+        "failures": [_problem_json(p) for p in result.failures],
+        "warnings": [_problem_json(p) for p in result.warnings],
+        "alt_warnings": [_problem_json(p) for p in result.alt_warnings],
+        "post": result.post_change or None,
+        "bytes_in": result.bytes_in,
+        "bytes_out": result.bytes_out,
+        "seconds": round(result.seconds, 3),
+        "markup": result.markup,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _photo_json(photo: PhotoResult) -> dict[str, Any]:
+    return {
+        "number": photo.number,
+        "source": str(photo.source),
+        "captured": photo.captured.isoformat() if photo.captured else None,
+        "width": photo.width,
+        "height": photo.height,
+        "alt": photo.alt,
+        "title": photo.title,
+        "caption": photo.caption,
+        "markdown": photo.markdown,
+        "rendered": photo.rendered,
+        "outputs": [_output_json(o) for o in photo.outputs],
+    }
+
+
+def _output_json(output: OutputFile) -> dict[str, Any]:
+    return {k: v for k, v in asdict(output).items() if k != "key"} | {"path": str(output.path)}
+
+
+def _problem_json(problem: Problem) -> dict[str, str]:
+    return {"path": str(problem.path), "message": problem.message}
+
+
+def forecast_text(forecast: Forecast, prune: bool) -> str:
+    """The plan of a dry run for a person: one line per photo, then what else would change."""
+    plan = forecast.plan
+    lines = [f"dry run: nothing was written. {len(forecast.photos)} photos in {plan.source}, set {plan.name!r}:"]
+    for photo in forecast.photos:
+        parts = []
+        if photo.render:
+            parts.append(f"render {len(photo.render)}")
+        if photo.renames:
+            parts.append(f"rename {len(photo.renames)} (from {photo.renames[0][0]})")
+        if photo.reuse:
+            parts.append(f"{len(photo.reuse)} unchanged")
+        lines.append(f"{photo.number:>3}  {display_name(photo.source)} -> {photo.stem}: {', '.join(parts)}")
+    lines += [f"  skipped: {problem}" for problem in plan.warnings]
+    lines += [f"  cannot be read: {problem}" for problem in plan.failures]
+    if forecast.unneeded:
+        verb = "would be deleted (--prune)" if prune else "no longer needed, kept (--prune deletes them)"
+        lines.append(f"{len(forecast.unneeded)} files {verb}: {', '.join(forecast.unneeded[:5])}")
+    if forecast.manifest:
+        lines.append(f"manifest {forecast.manifest}: would be written")
+    if forecast.post:
+        lines.append(f"post {forecast.post}: {_post_verb(forecast.post_change)}")
+    return "\n".join(lines) + "\n"
+
+
+def _post_verb(change: str) -> str:
+    return {"create": "would be created", "update": "would be updated", "unchanged": "unchanged"}.get(change, change)
+
+
+def forecast_json(forecast: Forecast, prune: bool) -> str:
+    plan = forecast.plan
+    document = {
+        "dry_run": True,
+        "source": str(plan.source),
+        "name": plan.name,
+        "title": plan.title,
+        "photos": [
+            {
+                "number": p.number,
+                "source": str(p.source),
+                "stem": p.stem,
+                "render": list(p.render),
+                "unchanged": list(p.reuse),
+                "renames": [{"from": old, "to": new} for old, new in p.renames],
+            }
+            for p in forecast.photos
+        ],
+        "skipped": [_problem_json(p) for p in plan.warnings],
+        "failures": [_problem_json(p) for p in plan.failures],
+        "unneeded": list(forecast.unneeded),
+        "prune": prune,
+        "manifest": str(forecast.manifest) if forecast.manifest else None,
+        "post": {"path": str(forecast.post), "change": forecast.post_change} if forecast.post else None,
+        "markup": forecast.markup,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def facts_json(facts: list[Any]) -> str:
+    """`inspect --json`: each file's facts, without the raw strings kept only for owner-name checks."""
+    return json.dumps(
+        [{k: v for k, v in asdict(f).items() if k != "text"} for f in facts], indent=2, ensure_ascii=False
+    )
+
+
+def audit_json(checked: list[tuple[Path, list[str]]]) -> str:
+    files = [{"path": str(path), "leaks": leaks} for path, leaks in checked]
+    leaking = sum(bool(leaks) for _, leaks in checked)
+    return json.dumps({"checked": len(files), "leaking": leaking, "files": files}, indent=2, ensure_ascii=False) + "\n"
