@@ -302,3 +302,19 @@ def test_passthrough_survives_a_rerun_byte_for_byte(tmp_path: Path) -> None:
     assert run_gallery("process", source, "--out", out, "--name", "s", "-q", "--force").returncode == 0
     assert (out / "s-01.jpeg").read_bytes() == first
     assert os.path.getsize(out / "s-01.jpeg") <= os.path.getsize(source / "export.jpg")
+
+
+def test_watch_once_reports_photos_only_and_prints_the_alt_text_lint(tmp_path: Path) -> None:
+    source = photos(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
+    (source / "captions.toml").write_text('["gone.jpg"]\nalt = "A boat"\n', encoding="utf-8")
+    (source / "notes.txt").write_text("not a photo")
+    out = tmp_path / "out"
+    for expected in ("2 new (DSCN0010.jpg, kodak-dc240.jpg)", "no changes"):
+        completed = run_gallery("watch", source, "--out", out, "--once", "--settle", "0")
+        assert completed.returncode == 0, completed.stderr
+        batch = next(line for line in completed.stderr.splitlines() if " -> " in line)
+        assert expected in batch and "captions.toml" not in batch and "notes.txt" not in batch, batch
+        assert "alt text: " in completed.stderr and "'gone.jpg' matches no photo" in completed.stderr
+    (source / "captions.toml").write_text('["kodak-dc240.jpg"]\nalt = "A red boat"\n', encoding="utf-8")
+    changed = run_gallery("watch", source, "--out", out, "--once", "--settle", "0")
+    assert changed.returncode == 0 and "![A red boat](" in changed.stdout
