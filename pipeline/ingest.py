@@ -82,9 +82,10 @@ def is_temporary_name(name: str) -> bool:
     return name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES)
 
 
-def find_candidates(
-    source: Path, config: Config, exclude: Collection[str] = ()
-) -> tuple[list[Candidate], list[Problem], list[Problem]]:
+Found = tuple[list[Candidate], list[Problem], list[Problem]]  # photos, unusable image-like files, skipped ones
+
+
+def find_candidates(source: Path, config: Config, exclude: Collection[str] = ()) -> Found:
     """List the photos in `source` (not recursive), sniffing each file's first bytes.
 
     Returns the candidates in name order, the image-like files that cannot be used (errors) and

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Collection, Sequence
+from functools import cache
 from pathlib import Path
 
 from . import formats, ingest, pool
@@ -60,12 +61,15 @@ def make_plan(
     *,
     exclude: Collection[str] = (),
     keep_deleted: bool = False,
+    found: ingest.Found | None = None,
 ) -> Plan:
     """Everything a run will publish from `source`; the record `state` supplies what is known already.
 
     Read headers of new or changed files are added to `state`, so the next run reads nothing again.
+    `found` is the folder's listing when the caller has it already.
     """
-    candidates, failures, warnings = ingest.find_candidates(source, config, exclude)
+    candidates, failures, warnings = found or ingest.find_candidates(source, config, exclude)
+    failures, warnings = list(failures), list(warnings)
     photos = _without_duplicates(_read_headers(candidates, state, config, failures), warnings)
     if keep_deleted:
         photos += _deleted_sources(source, state, photos)
@@ -169,11 +173,17 @@ def output_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]
     own section enters only that role's keys; `[quality]` enters through the output's format's own
     settings only. A setting added to any section therefore reaches the key without another edit.
     """
+    material = _settings_material(config, role, fmt) + json.dumps(chain)
+    return hashlib.blake2b(material.encode(), digest_size=8).hexdigest()
+
+
+@cache
+def _settings_material(config: Config, role: Role, fmt: str) -> str:
+    """The settings part of a key, made once per run and kind of output (a set has thousands of outputs)."""
     material: dict[str, object] = {
         "version": RENDER_VERSION,
         "role": role,
         "format": fmt,
-        "chain": chain,
         "quality": {key: getattr(config.quality, key) for key in formats.get(fmt).settings},
     }
     for section in dataclasses.fields(config):
@@ -183,7 +193,7 @@ def output_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]
             continue
         values = dataclasses.asdict(getattr(config, section.name))
         material[section.name] = {k: v for k, v in values.items() if k not in SHAPING.get(section.name, ())}
-    return hashlib.blake2b(json.dumps(material, sort_keys=True).encode(), digest_size=8).hexdigest()
+    return json.dumps(material, sort_keys=True)
 
 
 def _read_headers(

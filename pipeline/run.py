@@ -20,7 +20,7 @@ from .cache import PublishedSet, State, journal_outputs, load_state, save_state
 from .config import Config
 from .errors import OutputError, PhotoError
 from .files import remove_stale_temp_files
-from .ingest import find_candidates
+from .ingest import Found, find_candidates
 from .lock import output_lock
 from .manifest import build_manifest, manifest_path, write_manifest
 from .markup import markup_block
@@ -65,7 +65,8 @@ def process(
     out_dir = Path(config.output.dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"cannot use {out_dir} as the output folder: it is a file, not a folder")
-    if not keep_deleted and _holds_no_photos(source, config, exclude):
+    found = find_candidates(source, config, exclude)
+    if not keep_deleted and not any(found):
         # Nothing to publish: no folder, lock or empty manifest is left behind for it.
         return RunResult((), (), (), 0, 0, time.perf_counter() - started, "")
     try:
@@ -73,7 +74,7 @@ def process(
         with output_lock(out_dir, config.run.wait):
             show = not config.run.quiet and (sys.stderr.isatty() if progress is None else progress)
             run = _Run(source, out_dir, config, executor, show, publish)
-            return run.go(prune, exclude, keep_deleted, started)
+            return run.go(prune, exclude, keep_deleted, found, started)
     except OSError as error:
         # Per-photo failures are reported per photo; this is the run's own files (lock, record,
         # manifest, post) or folders failing, after which nothing sensible can be written.
@@ -89,12 +90,12 @@ class _Run:
         self.source, self.out_dir, self.config = source, out_dir, config
         self.executor, self.progress, self.publish = executor, progress, publish
 
-    def go(self, prune: bool, exclude: Collection[str], keep_deleted: bool, started: float) -> RunResult:
+    def go(self, prune: bool, exclude: Collection[str], keep_deleted: bool, found: Found, started: float) -> RunResult:
         remove_stale_temp_files(self.out_dir)
         state = load_state(self.out_dir)
         if self.config.run.force:
             state = State(published=state.published)
-        plan = make_plan(self.source, self.config, state, exclude=exclude, keep_deleted=keep_deleted)
+        plan = make_plan(self.source, self.config, state, exclude=exclude, keep_deleted=keep_deleted, found=found)
         failures, warnings = list(plan.failures), list(plan.warnings)
         post_change = ""
         photos, results = self._render(plan, state, failures, warnings)
@@ -231,11 +232,6 @@ class _Run:
             post_change, failed = write_post(Path(self.config.output.post_file), markup, plan.title, plan.name, results)
             problems += failed
         return post_change, problems
-
-
-def _holds_no_photos(source: Path, config: Config, exclude: Collection[str]) -> bool:
-    candidates, failures, warnings = find_candidates(source, config, exclude)
-    return not (candidates or failures or warnings)
 
 
 def _in_plan_order(
