@@ -9,31 +9,33 @@ one line printed says what to report), 130 interrupted.
 from __future__ import annotations
 
 import functools
-import inspect
 import sys
 import threading
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from typer.core import TyperArgument, TyperCommand
 
 from . import audit
 from .captions import update_captions
-from .config import Config, load_config
+from .cli_options import (
+    Command,
+    ConfigOption,
+    Invocation,
+    JsonOption,
+    build_config,
+    fail,
+    process_options,
+    usage_error,
+    with_options,
+)
 from .dry_run import forecast
-from .errors import ConfigError, GalleryError
+from .errors import GalleryError
 from .manifest import build_manifest
 from .preview import preview
 from .report import (
-    NORMAL,
-    QUIET,
-    VERBOSE,
-    Say,
     audit_json,
     facts_json,
     forecast_json,
@@ -45,32 +47,7 @@ from .run import STDOUT, process
 from .watch import stop_on_signals, watch
 
 DISTRIBUTION = "event-gallery"
-DEFAULT_CONFIG = Path("config.toml")
 UNEXPECTED = 3
-
-
-class _Argument(TyperArgument):
-    """An argument shown as `PHOTOS` in the usage line and help, like the options' metavars
-    (Typer's own style is `{PHOTOS}` and `PHOTOS <path>`)."""
-
-    def _usage_display_name(self) -> str:
-        name = self.metavar or (self.name or "").upper()
-        name = name if self.required else f"[{name}]"
-        return name + ("..." if self.nargs != 1 else "")
-
-    def _rich_display_name(self) -> str:
-        return (self.metavar or (self.name or "").upper()) + ("..." if self.nargs != 1 else "")
-
-    def display_type_rich(self, ctx: Any) -> str:
-        return ""
-
-
-class _Command(TyperCommand):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for param in self.params:
-            if type(param) is TyperArgument:
-                param.__class__ = _Argument
 
 
 app = typer.Typer(
@@ -80,7 +57,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-command = functools.partial(app.command, cls=_Command)
+command = functools.partial(app.command, cls=Command)
 
 
 def main() -> None:
@@ -121,229 +98,6 @@ def gallery(
     warnings.filterwarnings("ignore", module=r"PIL\.")
 
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        metavar="FILE",
-        help="Settings file. Default: ./config.toml when it exists, else built-in defaults "
-        "(the same values the repository's config.toml documents).",
-        dir_okay=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout, for scripts.")]
-
-
-def build_config(config_file: Path | None, **overrides: Any) -> Config:
-    """Defaults, then the settings file, then flags: the one config object of the run."""
-    path = config_file if config_file is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
-    try:
-        return load_config(path, **overrides)
-    except ConfigError as error:
-        typer.echo(f"gallery: {error}", err=True)
-        raise typer.Exit(2) from None
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """What the options shared by `process` and `watch` amount to: a folder and the run's config."""
-
-    source: Path
-    config: Config
-    prune: bool
-    dry_run: bool
-    as_json: bool
-    say: Say
-
-
-def process_options(
-    source: Annotated[
-        Path, typer.Argument(metavar="PHOTOS", help="Folder of photos (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF, GIF).")
-    ],
-    out: Annotated[
-        str | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="DIR",
-            help=f"Output folder for the image set. [default: {Config().output.dir}, or output.dir in the settings]",
-        ),
-    ] = None,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            metavar="NAME",
-            help="File-name stem, e.g. 2024-06-23-trade-mission-japan -> ...-01.jpeg. Default: the folder's name.",
-        ),
-    ] = None,
-    title: Annotated[
-        str | None, typer.Option(metavar="TEXT", help="Post title, used for alt and title text by default.")
-    ] = None,
-    alt: Annotated[
-        str | None,
-        typer.Option(
-            metavar="TEMPLATE", help="Alt text template; placeholders {title} {number} {count} {filename} {date}."
-        ),
-    ] = None,
-    title_template: Annotated[
-        str | None, typer.Option(metavar="TEMPLATE", help="Title text template; same placeholders as --alt.")
-    ] = None,
-    url_prefix: Annotated[
-        str | None,
-        typer.Option(metavar="URL", help="URL prefix in the Markdown, e.g. '{{ site.baseurl }}/assets/img'."),
-    ] = None,
-    width: Annotated[
-        list[int] | None,
-        typer.Option(
-            "--width", "-w", metavar="PX", help="Responsive width; repeat for several (default 480 960 1600)."
-        ),
-    ] = None,
-    variant_format: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="webp|avif|jpeg|jxl",
-            help="Responsive variant format: webp, avif, jpeg, or jxl (JPEG XL, needs the `jxl` extra); repeatable.",
-        ),
-    ] = None,
-    max_edge: Annotated[
-        int | None, typer.Option(metavar="PX", help="Long-edge cap of the main image in pixels (never upscaled).")
-    ] = None,
-    post_file: Annotated[
-        str | None,
-        typer.Option(
-            metavar="POST.md", help="Also write the block into this post, between <!-- gallery:start/end --> markers."
-        ),
-    ] = None,
-    manifest: Annotated[
-        str | None,
-        typer.Option(
-            metavar="PATH",
-            help="JSON manifest path, e.g. '_data/{name}.json' for Jekyll; '' = none. See docs/manifest.md.",
-        ),
-    ] = None,
-    metadata: Annotated[
-        str | None,
-        typer.Option(
-            "--metadata",
-            metavar="strip|keep|allow",
-            help="What metadata outputs carry: strip (none, the default), keep (EXIF without GPS, serial "
-            "numbers, maker notes or thumbnail), allow (only the --allow tags).",
-        ),
-    ] = None,
-    allow: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow",
-            metavar="TAG",
-            help="EXIF tag to keep, e.g. --allow Artist --allow Copyright; implies --metadata allow.",
-        ),
-    ] = None,
-    color: Annotated[
-        str | None,
-        typer.Option(
-            "--color",
-            metavar="srgb|preserve",
-            help="srgb: convert colours to sRGB (default); preserve: keep the photo's profile.",
-        ),
-    ] = None,
-    markup: Annotated[
-        str | None,
-        typer.Option(
-            metavar="markdown|kramdown|html|grid",
-            help="Markup style of the block: markdown (one-liners), kramdown (responsive <img> for Jekyll), "
-            "html (<picture> in <figure>), grid (thumbnails linking to full size).",
-        ),
-    ] = None,
-    jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", metavar="N", help="Parallel workers (default: all cores).")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
-    prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only errors (no progress, warnings or summary).")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print a line per photo.")] = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Show the plan (photos, numbers, names, what would change); write nothing."),
-    ] = False,
-    as_json: JsonOption = False,
-    wait: Annotated[
-        int | None,
-        typer.Option(
-            metavar="SECONDS",
-            help="Seconds to wait for another run on the same --out folder (default: refuse at once).",
-        ),
-    ] = None,
-    config_file: ConfigOption = None,
-) -> Invocation:
-    """The options of `process`, defined once: `watch` takes them too (see `with_options`)."""
-    config = build_config(
-        config_file,
-        output__dir=out,
-        output__name=name,
-        output__url_prefix=url_prefix,
-        output__post_file=post_file,
-        output__manifest=manifest,
-        text__title=title,
-        text__alt=alt,
-        text__title_template=title_template,
-        variants__widths=tuple(width) if width else None,
-        variants__formats=tuple(variant_format) if variant_format else None,
-        image__max_edge=max_edge,
-        metadata__policy=metadata or ("allow" if allow else None),
-        metadata__allow=tuple(allow) if allow else None,
-        metadata__color=color,
-        markup__style=markup,
-        run__jobs=jobs,
-        run__force=force or None,
-        run__quiet=quiet or None,
-        run__wait=wait,
-    )
-    if quiet and verbose:
-        _usage("--quiet and --verbose contradict each other: choose one")
-    level = QUIET if config.run.quiet else VERBOSE if verbose else NORMAL
-    if as_json and config.output.manifest == STDOUT:
-        _usage("--json and --manifest - both print on stdout: choose one")
-    return Invocation(source, config, prune, dry_run, as_json, Say(level))
-
-
-def _usage(message: str) -> None:
-    typer.echo(f"gallery: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def _fail(error: GalleryError) -> None:
-    typer.echo(f"gallery: {error}", err=True)
-    raise typer.Exit(2)
-
-
-def with_options(options: Callable[..., Invocation], *, without: tuple[str, ...] = ()) -> Callable:
-    """Give a command the parameters of `options` (minus `without`) before its own.
-
-    Typer reads a command's options from its signature; the wrapper shows it the combined one,
-    calls `options` with its share of the values and the command with the resulting `Invocation`
-    and the rest. A flag added to `process_options` therefore reaches every command built this way.
-    """
-
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
-        shared = [p for p in inspect.signature(options, eval_str=True).parameters.values() if p.name not in without]
-        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
-
-        @functools.wraps(command)
-        def wrapper(**values: Any) -> None:
-            command(options(**{p.name: values.pop(p.name) for p in shared}), **values)
-
-        parameters = [*shared, *own]
-        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-        return wrapper
-
-    return decorate
-
-
 @command("process")
 @with_options(process_options)
 def process_command(invocation: Invocation) -> None:
@@ -365,7 +119,7 @@ def process_command(invocation: Invocation) -> None:
     try:
         result = process(invocation.source, invocation.config, prune=invocation.prune)
     except GalleryError as error:
-        _fail(error)
+        fail(error)
     config, say = invocation.config, invocation.say
     if not result.photos and not result.failures and not result.warnings:
         say.error(
@@ -386,7 +140,7 @@ def _print_forecast(invocation: Invocation) -> None:
     try:
         planned = forecast(invocation.source, invocation.config, keep_deleted=invocation.config.watch.keep_deleted)
     except GalleryError as error:
-        _fail(error)
+        fail(error)
     if invocation.as_json:
         typer.echo(forecast_json(planned, invocation.prune), nl=False)
     else:
@@ -414,7 +168,7 @@ def captions_command(
     try:
         update = update_captions(source, config, write=not dry_run)
     except GalleryError as error:
-        _fail(error)
+        fail(error)
     for problem in update.problems:
         typer.echo(f"error: {problem}", err=True)
     if not update.photos:
@@ -470,7 +224,7 @@ def preview_command(
     try:
         page = preview(target, config, out_dir=out, output=output)
     except GalleryError as error:
-        _fail(error)
+        fail(error)
     typer.echo(str(page))
 
 
@@ -577,17 +331,17 @@ def watch_command(
             watch__settle=settle, watch__poll=poll or None, watch__keep_deleted=keep_deleted or None
         )
     except GalleryError as error:
-        _fail(error)
+        fail(error)
     if invocation.dry_run:
         if not once:
-            _usage("--dry-run needs --once: a dry run shows what one pass over the folder would do")
+            usage_error("--dry-run needs --once: a dry run shows what one pass over the folder would do")
         _print_forecast(Invocation(invocation.source, config, True, True, invocation.as_json, invocation.say))
         raise typer.Exit(0)
     try:
         with stop_on_signals(stop):
             watcher = watch(invocation.source, config, once=once, stop=stop, say=invocation.say)
     except GalleryError as error:
-        _fail(error)
+        fail(error)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     if watcher.result is not None:

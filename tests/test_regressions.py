@@ -469,7 +469,7 @@ def test_owner_name_never_published_under_keep(tmp_path: Path, exiftool) -> None
     config.write_text('[metadata]\npolicy = "keep"\nowners = ["Gavin Emmons"]\n', encoding="utf-8")
     out = tmp_path / "out"
 
-    done = run_gallery("process", source, "--out", out, "--name", "falcon", "--config", config, "-q")
+    done = run_gallery("process", source, "--out", out, "--name", "falcon", "--config", config)
 
     assert done.returncode == 0, done.stderr
     outputs = image_outputs(out)
