@@ -7,8 +7,10 @@ turns the flags into the run's one settings object.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +19,13 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperCommand
 
+from . import sites
 from .config import Config, load_config
 from .errors import ConfigError, GalleryError
 from .report import NORMAL, QUIET, VERBOSE, Say
 from .run import STDOUT
 
-DEFAULT_CONFIG = Path("config.toml")
+LEGACY_FILE = Path("config.toml")
 
 
 class Argument(TyperArgument):
@@ -54,8 +57,8 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         metavar="FILE",
-        help="Settings file. Default: ./config.toml when it exists, else built-in defaults "
-        "(the same values the repository's config.toml documents).",
+        help="Settings file. Default: gallery.toml here or in a folder above (up to the site's root), "
+        "else built-in defaults (the values the repository's config.toml documents).",
         dir_okay=False,
     ),
 ]
@@ -63,13 +66,28 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JS
 
 
 def build_config(config_file: Path | None, **overrides: Any) -> Config:
-    """Defaults, then the settings file, then flags: the one config object of the run."""
-    path = config_file if config_file is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    """Defaults, the site's preset, the settings file, then flags: the one config object of the run."""
     try:
-        return load_config(path, **overrides)
+        return load_config(config_file or settings_file(), **overrides)
     except ConfigError as error:
         typer.echo(f"gallery: {error}", err=True)
         raise typer.Exit(2) from None
+
+
+def settings_file() -> Path | None:
+    """gallery.toml here or in a folder above, up to the site's or repository's root; else a
+    ./config.toml that is recognisably gallery's (every table one of gallery's sections, as older
+    versions read it). A site's own config.toml, such as Hugo's, is never read."""
+    found = sites.settings_file(Path.cwd())
+    if found is not None or not LEGACY_FILE.is_file():
+        return found
+    try:
+        raw = tomllib.loads(LEGACY_FILE.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    sections = {f.name for f in dataclasses.fields(Config)}
+    ours = bool(raw) and all(isinstance(value, dict) and key in sections for key, value in raw.items())
+    return LEGACY_FILE if ours else None
 
 
 @dataclass(frozen=True)
@@ -179,9 +197,17 @@ def process_options(
     markup: Annotated[
         str | None,
         typer.Option(
-            metavar="markdown|kramdown|html|grid",
+            metavar="markdown|kramdown|html|grid|hugo",
             help="Markup style of the block: markdown (one-liners), kramdown (responsive <img> for Jekyll), "
-            "html (<picture> in <figure>), grid (thumbnails linking to full size).",
+            "html (<picture> in <figure>), grid (thumbnails linking to full size), hugo (gallery's shortcode).",
+        ),
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(
+            metavar="jekyll|hugo|eleventy",
+            help="Prepare for this site builder: where images, manifest and markup go (default: the site "
+            "the working folder is in, if any).",
         ),
     ] = None,
     jobs: Annotated[
@@ -225,6 +251,7 @@ def process_options(
         metadata__allow=tuple(allow) if allow else None,
         metadata__color=color,
         markup__style=markup,
+        output__site=site,
         run__jobs=jobs,
         run__force=force or None,
         run__quiet=quiet or None,

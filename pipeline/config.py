@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import formats
+from . import formats, sites
 from .errors import ConfigError
 from .exif_tags import allowed_tag_ids
 from .texts import TEMPLATE_FIELDS, fill_template
@@ -24,7 +24,7 @@ from .texts import TEMPLATE_FIELDS, fill_template
 # here as part of the settings' reference; a test keeps each list equal to its registry.
 METADATA_POLICIES: tuple[str, ...] = ("strip", "keep", "allow")
 COLOR_MODES: tuple[str, ...] = ("srgb", "preserve")
-MARKUP_STYLES: tuple[str, ...] = ("markdown", "kramdown", "html", "grid")
+MARKUP_STYLES: tuple[str, ...] = ("markdown", "kramdown", "html", "grid", "hugo")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class OutputSettings:
     url_prefix: str = "{{ site.baseurl }}/assets/img"
     manifest: str = "{dir}/{name}.json"
     post_file: str = ""
+    site: str = ""  # "jekyll", "hugo", "eleventy"; "" = the site the working folder is in, if any
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,11 @@ class TextSettings:
 class MarkupSettings:
     """The form of the post's image block: plain Markdown, or responsive images for the site builder."""
 
-    style: Literal["markdown", "kramdown", "html", "grid"] = "markdown"
+    style: Literal["markdown", "kramdown", "html", "grid", "hugo"] = "markdown"
     sizes: str = "(max-width: 800px) 100vw, 800px"
     figure: bool = True
     grid_class: str = "gallery"
+    background: Literal["", "color", "placeholder"] = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class ThumbnailSettings:
 
     width: int = 320
     format: str = "webp"
+    crop: str = ""  # "" keeps the photo's shape; "1:1", "4:3", ... crops the centre to that aspect
 
 
 # Encoder settings per format, as each format's record in formats.py declares them: a format added
@@ -105,6 +108,26 @@ class MetadataSettings:
     color: Literal["srgb", "preserve"] = "srgb"
     background: str = "#ffffff"
     owners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreditSettings:
+    """Photo credit written into every published image's EXIF, under every metadata policy."""
+
+    artist: str = ""
+    copyright: str = ""
+
+
+@dataclass(frozen=True)
+class WatermarkSettings:
+    """A visible mark on the published images; off while both `text` and `logo` are empty."""
+
+    text: str = ""
+    logo: str = ""  # an image file (PNG with transparency works best)
+    corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "bottom-right"
+    opacity: float = 0.5
+    size: float = 0.2  # width of the mark as a fraction of the image's width
+    thumbnails: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +166,8 @@ class Config:
     thumbnail: ThumbnailSettings = field(default_factory=ThumbnailSettings)
     quality: Any = field(default_factory=QualitySettings)  # a QualitySettings
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
+    credit: CreditSettings = field(default_factory=CreditSettings)
+    watermark: WatermarkSettings = field(default_factory=WatermarkSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     run: RunSettings = field(default_factory=RunSettings)
     markup: MarkupSettings = field(default_factory=MarkupSettings)
@@ -271,13 +296,50 @@ def validate(config: Config) -> None:
         raise ConfigError(
             f"output.manifest {config.output.manifest!r} is invalid ({error}); placeholders: {{dir}} {{name}}"
         ) from None
+    if config.output.site not in ("", *sites.SITES):
+        raise ConfigError(f"output.site must be one of {', '.join(sites.SITES)}, got {config.output.site!r}")
+    _validate_looks(config)
     if not (config.image.enabled or config.variants.widths):
         raise ConfigError("nothing to write: enable [image] or list some variants.widths")
 
 
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+BACKGROUNDS = ("", "color", "placeholder")
+
+
+def _validate_looks(config: Config) -> None:
+    """Thumbnail crop, markup background, credit and watermark."""
+    if config.thumbnail.crop and not re.fullmatch(r"[1-9]\d{0,3}:[1-9]\d{0,3}", config.thumbnail.crop):
+        raise ConfigError(
+            f'thumbnail.crop must be "" or an aspect such as "1:1" or "4:3", got {config.thumbnail.crop!r}'
+        )
+    if config.markup.background not in BACKGROUNDS:
+        raise ConfigError(f'markup.background must be "", "color" or "placeholder", got {config.markup.background!r}')
+    owners = [o.casefold() for o in config.metadata.owners if o.strip()]
+    for key in ("artist", "copyright"):
+        value = getattr(config.credit, key)
+        if any(owner in value.casefold() for owner in owners):
+            raise ConfigError(f"credit.{key} holds a name listed in metadata.owners: it would be removed again")
+        if not value.isprintable():
+            raise ConfigError(f"credit.{key} must be one line of printable text")
+    mark = config.watermark
+    if mark.text and mark.logo:
+        raise ConfigError("watermark: give text or logo, not both")
+    if mark.corner not in CORNERS:
+        raise ConfigError(f"watermark.corner must be one of {', '.join(CORNERS)}, got {mark.corner!r}")
+    if not 0 < mark.opacity <= 1:
+        raise ConfigError(f"watermark.opacity must be above 0 and at most 1, got {mark.opacity}")
+    if not 0 < mark.size <= 1:
+        raise ConfigError(f"watermark.size must be above 0 and at most 1 (of the image's width), got {mark.size}")
+    if mark.logo and not Path(mark.logo).is_file():
+        raise ConfigError(f"watermark.logo {mark.logo} is not a file")
+
+
 def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
-    """Build the run's config: defaults, then the TOML file (if given), then overrides."""
-    config = Config()
+    """Build the run's config: defaults, then the site's preset, then the TOML file (if given), then
+    overrides. The site is `output.site` (from the overrides or the file), else the site the working
+    folder is in; outside any site there is no preset."""
+    raw: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
         try:
@@ -286,5 +348,15 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"config file {path} does not exist") from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    file_output = raw.get("output") if isinstance(raw.get("output"), dict) else {}
+    named = overrides.get("output__site") or file_output.get("site") or ""
+    if named and named not in sites.SITES:
+        raise ConfigError(f"output.site must be one of {', '.join(sites.SITES)}, got {named!r}")
+    config = Config()
+    site = sites.choose(str(named), Path.cwd())
+    if site is not None:
+        post_file = overrides.get("output__post_file") or file_output.get("post_file") or ""
+        config = config.with_overrides(**sites.preset(site, str(post_file)))
+    if path is not None:
         config = _merge(config, raw, origin=str(path))
     return config.with_overrides(**overrides)

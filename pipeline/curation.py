@@ -1,7 +1,7 @@
 """Curation hints: flag blurry or badly exposed photos and group bursts, suggesting the best frame of each.
 
 Everything is computed from an image the render stage already holds in memory (its smallest output),
-so curation costs no second decode: about 3 ms a photo on a 320-px thumbnail. Nothing here drops a
+so curation costs no second decode: about 5 ms of CPU a photo on a 320-px thumbnail. Nothing here drops a
 photo; `group` and `flags` only suggest. The numbers below were tuned on the shared corpus with
 benchmarks/curation_fpr.py, which prints the evidence for them.
 """
@@ -19,13 +19,12 @@ from PIL import Image, ImageChops
 VERSION = 1  # bump when scores change meaning, so cached analyses are recomputed
 WORK_EDGE = 320  # long edge scored: scores from any input >= 320 px agree within 3 %
 TILES = 4  # a 4x4 grid; the sharpest quarter of tiles scores the photo (a sharp subject on bokeh is sharp)
-BLURRY_BELOW = 100.0  # absolute: sharp corpus photos score >= 185, Gaussian r2/r3 and 9-px motion blur <= 53
-SOFTER_THAN = 0.5  # relative: a burst frame under half its sharpest sibling (blur gives <= 0.3, exposure 0.8x ~0.64)
+BLURRY_BELOW = 100.0  # absolute: sharp corpus photos score >= 181, Gaussian r2/r3 and 9-px motion blur <= 54
+SOFTER_THAN = 0.5  # relative: blur to r1 at 320 px gives <= 0.33 of the sharp frame; exposure steps 0.5x-1.4x >= 0.63
 DARK_P98 = 0.5  # "dark": even the brightest 2 % of the frame stays below mid-grey (corpus photos >= 0.63)
-BRIGHT_CLIPPED = 0.2  # "bright": a fifth of the frame blown out (corpus photos <= 0.09) ...
-BRIGHT_P02 = 0.6  # ... or even the darkest 2 % is lighter than this (corpus photos <= 0.47)
+BRIGHT_CLIPPED = 0.3  # "bright": 30 % of the frame has a channel blown (corpus photos <= 0.23)
 MAX_GAP = 2.0  # seconds; also absorbs EXIF times that only have whole seconds
-MAX_DISTANCE = 14  # pHash bits; same frame shifted 2.5 % or cropped 5 % <= 16, distinct corpus photos >= 20
+MAX_DISTANCE = 14  # pHash bits: distinct corpus photos differ by >= 20, one shifted 2.5 % by <= 10
 
 # Neighbour pairs (dx, dy) of second differences along 0, 90, 45 and 135 degrees: motion blur flattens one.
 _DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))
@@ -42,9 +41,8 @@ class Analysis:
     sharpness: float  # variance of second differences at WORK_EDGE px; higher is sharper
     mean: float  # mean luminance, 0..1
     shadows: float  # fraction of pixels clipped black (luma <= 5)
-    highlights: float  # fraction clipped white (luma >= 250)
-    p02: float  # luminance of the darkest 2 % / brightest 2 %, 0..1: the exposure verdict's evidence
-    p98: float
+    highlights: float  # fraction with a channel clipped white (>= 250)
+    p98: float  # luminance of the brightest 2 %, 0..1: "dark" when even that is below mid-grey
     exposure: str  # "dark", "bright" or ""
 
 
@@ -69,35 +67,36 @@ class Group:
 
 def analyse(image: Image.Image) -> Analysis:
     """Score an RGB(A)/L image of any size: the rendered thumbnail, so no pixel is decoded twice."""
-    grey = _grey(image)
-    scale = WORK_EDGE / max(grey.size)
+    image = _opaque(image)
+    scale = WORK_EDGE / max(image.size)
     if scale < 1:  # a fixed scale makes scores comparable whatever output size we are handed
-        size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
-        grey = grey.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    grey = image.convert("L")
     histogram = grey.histogram()
     total = sum(histogram)
-    mean = sum(value * count for value, count in enumerate(histogram)) / total / 255
-    p02, p98 = _percentile(histogram, 0.02), _percentile(histogram, 0.98)
-    highlights = sum(histogram[250:]) / total
-    exposure = "dark" if p98 < DARK_P98 else "bright" if highlights > BRIGHT_CLIPPED or p02 > BRIGHT_P02 else ""
+    brightest = (
+        grey if image.mode == "L" else ImageChops.lighter(ImageChops.lighter(*image.split()[:2]), image.getchannel(2))
+    )
+    highlights = sum(brightest.histogram()[250:]) / total  # a channel blown counts: the camera's "blinkies"
+    p98 = _percentile(histogram, 0.98)
     return Analysis(
         phash=_phash(grey),
         sharpness=round(_sharpness(grey), 2),
-        mean=round(mean, 4),
+        mean=round(sum(value * count for value, count in enumerate(histogram)) / total / 255, 4),
         shadows=round(sum(histogram[:6]) / total, 4),
         highlights=round(highlights, 4),
-        p02=round(p02, 4),
         p98=round(p98, 4),
-        exposure=exposure,
+        exposure="dark" if p98 < DARK_P98 else "bright" if highlights > BRIGHT_CLIPPED else "",
     )
 
 
-def _grey(image: Image.Image) -> Image.Image:
-    """Luma; transparency is laid on mid-grey so hidden colour values cannot fake edges."""
+def _opaque(image: Image.Image) -> Image.Image:
+    """RGB or L; transparency is laid on mid-grey so hidden colour values cannot fake edges."""
     if "A" in image.getbands() or "transparency" in image.info:
         rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (128, 128, 128, 255)), rgba)
-    return image.convert("L")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (128, 128, 128, 255)), rgba).convert("RGB")
+    return image if image.mode in ("RGB", "L") else image.convert("RGB")
 
 
 def _percentile(histogram: list[int], fraction: float) -> float:
@@ -186,20 +185,30 @@ def group(photos: Sequence[Shot], *, max_gap: float = MAX_GAP, max_distance: int
 
 def _pick(shots: Sequence[Shot]) -> str:
     """The sharpest photo, preferring ones not flagged blurry, then ones without an exposure flag."""
-    best = max(shot.analysis.sharpness for shot in shots)
-    return min(
-        shots, key=lambda s: (_blurry(s, best), bool(s.analysis.exposure), -s.analysis.sharpness)
-    ).id  # min() keeps the earliest on ties
+    best = max(_detail(shot) for shot in shots)
+    return min(shots, key=lambda s: (_blurry(s, best), bool(s.analysis.exposure), -_detail(s))).id  # earliest on ties
 
 
-def _blurry(shot: Shot, best: float) -> bool:
-    # The absolute threshold applies in bursts too: a burst that is all shake is flagged all through.
-    score = shot.analysis.sharpness
-    return score < BLURRY_BELOW or score < SOFTER_THAN * best
+def _detail(shot: Shot) -> float:
+    """Sharpness with exposure divided out (it scales with brightness squared), to compare frames of a burst.
+
+    Raw, a -1 EV frame of an exposure bracket scores 0.3x the +1 EV one and would look blurry.
+    """
+    return shot.analysis.sharpness / max(shot.analysis.mean, 0.05) ** 2
+
+
+def _blurry(shot: Shot, best_detail: float) -> bool:
+    """Absolutely (in bursts too: a burst that is all shake is flagged all through) or beside the burst's best.
+
+    A dark frame is judged as if exposed normally (brightest 2 % at 0.9, up to 2 EV): its edges are
+    there, only dim, and it is flagged "dark" already.
+    """
+    p98 = shot.analysis.p98
+    gain = min(4.0, (0.9 / max(p98, 0.01)) ** 2) if p98 < DARK_P98 else 1.0
+    return shot.analysis.sharpness * gain < BLURRY_BELOW or _detail(shot) < SOFTER_THAN * best_detail
 
 
 def flags(shot: Shot, group: Group) -> list[str]:
     """Hints for one photo of its group: "blurry" (absolutely, or beside its burst's sharpest), "dark", "bright"."""
-    best = max(member.analysis.sharpness for member in group.shots)
-    hints = ["blurry"] if _blurry(shot, best) else []
+    hints = ["blurry"] if _blurry(shot, max(_detail(member) for member in group.shots)) else []
     return hints + ([shot.analysis.exposure] if shot.analysis.exposure else [])

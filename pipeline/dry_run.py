@@ -75,13 +75,14 @@ def forecast(source: Path, config: Config, *, keep_deleted: bool = False) -> For
     moved = {old for p in photos for old, _ in p.renames}
     recorded = {record.file for records in state.outputs.values() for record in records.values()}
     unneeded = tuple(sorted(recorded - needed - moved))
-    markup = markup_block(results, config)
+    markup = markup_block(results, config, plan.name)
     post = Path(config.output.post_file) if config.output.post_file else None
     manifest = manifest_path(config, out_dir, plan.name) if config.output.manifest and results else None
-    return Forecast(plan, tuple(photos), unneeded, manifest, post, _post_change(post, markup, plan, results), markup)
+    change = _post_change(post, markup, plan, results, config.output.site)
+    return Forecast(plan, tuple(photos), unneeded, manifest, post, change, markup)
 
 
-def _post_change(post: Path | None, block: str, plan: Plan, results: list[PhotoResult]) -> str:
+def _post_change(post: Path | None, block: str, plan: Plan, results: list[PhotoResult], config_site: str) -> str:
     if post is None:
         return ""
     if not results:
@@ -89,7 +90,7 @@ def _post_change(post: Path | None, block: str, plan: Plan, results: list[PhotoR
     target = post.resolve()
     try:
         existing = target.read_bytes().decode("utf-8") if target.exists() else None
-        text = update_post(existing, block, plan.title, post_date(post, plan.name, results))
+        text = update_post(existing, block, plan.title, post_date(post, plan.name, results), config_site)
     except (OSError, UnicodeDecodeError) as error:
         return f"left unchanged: cannot be read ({error})"
     except PostError as error:

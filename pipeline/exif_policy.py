@@ -18,8 +18,10 @@ from typing import Any
 
 from PIL import ExifTags, Image, TiffImagePlugin, TiffTags
 
-from .config import MetadataSettings
+from .config import CreditSettings, MetadataSettings
 from .exif_tags import (
+    ARTIST,
+    COPYRIGHT,
     EXIF_IFD,
     EXIF_IMAGE_HEIGHT,
     EXIF_IMAGE_WIDTH,
@@ -91,10 +93,24 @@ class PublishedExif:
         return _write_exif(self.magic, ifd0, exif_ifd, interop, gps, self.thumbnail)
 
 
-def published_exif(exif: Image.Exif | None, raw: bytes | None, settings: MetadataSettings) -> PublishedExif:
-    """The policy applied to one photo's EXIF. `raw` is the source's EXIF block (a TIFF has none:
-    its IFD0 is the EXIF). A kept Orientation becomes 1: the rotation is already in the pixels.
-    Damage that cannot be written back drops the EXIF with a note, never the photo."""
+def published_exif(
+    exif: Image.Exif | None, raw: bytes | None, settings: MetadataSettings, credit: CreditSettings
+) -> PublishedExif:
+    """The policy applied to one photo's EXIF, plus the photo credit, the one metadata gallery adds.
+
+    `raw` is the source's EXIF block (a TIFF has none: its IFD0 is the EXIF). A kept Orientation
+    becomes 1: the rotation is already in the pixels. Damage that cannot be written back drops the
+    source's EXIF with a note, never the photo (nor the credit)."""
+    published = _from_source(exif, raw, settings)
+    credits = {tag: value for tag, value in ((ARTIST, credit.artist), (COPYRIGHT, credit.copyright)) if value}
+    if not credits:
+        return published
+    magic, ifds = (published.magic, published.ifds) if published.ifds else (b"II*\x00", ({}, {}, {}, {}))
+    ifd0 = {**ifds[0], **{tag: (TiffTags.ASCII, value) for tag, value in credits.items()}}
+    return PublishedExif(magic, (ifd0, ifds[1], ifds[2], ifds[3]), published.thumbnail, published.notes)
+
+
+def _from_source(exif: Image.Exif | None, raw: bytes | None, settings: MetadataSettings) -> PublishedExif:
     keep = POLICIES[settings.policy](settings)
     if keep is None or not exif:
         return PublishedExif()

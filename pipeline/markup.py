@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from . import formats
-from .config import Config
+from .config import Config, MarkupSettings
 from .model import OutputFile, PhotoResult
 from .names import output_url
 
@@ -28,6 +28,9 @@ SRCSET_FORMATS = [
 ]
 FALLBACK_FORMATS = [name for name in SRCSET_FORMATS if formats.FORMATS[name].picture_rank is None]
 
+# What a dominant colour and a placeholder look like: anything else never reaches a style attribute.
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+DATA_URI = re.compile(r"data:image/(?:webp|jpeg|png);base64,[A-Za-z0-9+/=]+")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")
 _SPACES_AND_BREAKS = re.compile(r"[\t\n\v\f\r \x1c-\x1f\x85\u2028\u2029]+")
 _LIQUID = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})")
@@ -39,8 +42,11 @@ _HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&qu
 # it becomes the alt text; any of them could swallow the closing bracket, so their markers go too
 # (`[^` would even turn the image into a footnote reference).
 _MARKDOWN_ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"} | {c: f"&#{ord(c)};" for c in "{}[]\\`*_$|~^"}
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"} | {c: f"&#{ord(c)};" for c in "{}[]\\`*_$|~^'"}
 )
+# Typographers (Hugo's Goldmark by default) turn ' into a curly quote and runs of - and . into dashes
+# and ellipses, even in alt text; as character references they stay what was written.
+_TYPOGRAPHY = re.compile(r"(?<=-)-|(?<=\.)\.")
 
 
 def plain_text(text: str) -> str:
@@ -53,7 +59,8 @@ def plain_text(text: str) -> str:
 
 def markdown_text(text: str) -> str:
     """Alt or title text inside `![...](url "...")`, rendered literally by kramdown and CommonMark."""
-    return plain_text(text).translate(_MARKDOWN_ESCAPES)
+    escaped = plain_text(text).translate(_MARKDOWN_ESCAPES)
+    return _TYPOGRAPHY.sub(lambda found: f"&#{ord(found[0])};", escaped)
 
 
 def html_text(text: str) -> str:
@@ -80,12 +87,12 @@ def photo_markdown(alt: str, title: str, main: OutputFile, config: Config) -> st
     return markdown_line(alt, output_url(config.output.url_prefix, main.path.name), title)
 
 
-def markdown_style(photos: Sequence[PhotoResult], config: Config) -> str:
+def markdown_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
     """One `![alt](url "title")` line per photo and nothing else: any Markdown renderer."""
     return "".join(f"{photo_markdown(photo.alt, photo.title, photo.main, config)}\n" for photo in photos)
 
 
-def kramdown_style(photos: Sequence[PhotoResult], config: Config) -> str:
+def kramdown_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
     """The Markdown lines plus a kramdown attribute list each (Jekyll): srcset, sizes, width, height."""
     lines = [photo_markdown(photo.alt, photo.title, photo.main, config) for photo in photos]
     return "".join(
@@ -94,7 +101,7 @@ def kramdown_style(photos: Sequence[PhotoResult], config: Config) -> str:
     )
 
 
-def html_style(photos: Sequence[PhotoResult], config: Config) -> str:
+def html_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
     """A `<picture>` per photo, in a `<figure>` unless turned off."""
     return "\n".join(picture_block(photo, config, first=index == 0) for index, photo in enumerate(photos))
 
@@ -107,7 +114,7 @@ def kramdown_attributes(photo: PhotoResult, config: Config, first: bool) -> str:
     prefix = config.output.url_prefix
     variants = next((found for fmt in SRCSET_FORMATS if (found := variant_files(photo, fmt))), [])
     attributes = {"srcset": srcset(variants, prefix), "sizes": config.markup.sizes} if variants else {}
-    attributes |= _size_and_loading(photo.main, first)
+    attributes |= _size_and_loading(photo.main, first) | _background(photo, config)
     return "{: " + " ".join(f'{key}="{value}"' for key, value in attributes.items()) + "}"
 
 
@@ -122,13 +129,14 @@ def picture_block(photo: PhotoResult, config: Config, first: bool) -> str:
     fallback = next((found for fmt in FALLBACK_FORMATS if (found := variant_files(photo, fmt))), [])
     responsive = {"srcset": html_url(srcset(fallback, prefix)), "sizes": sizes} if fallback else {}
     src = html_url(output_url(prefix, photo.main.path.name))
-    lines += [_img_tag(photo, src, responsive | _size_and_loading(photo.main, first)), "</picture>"]
+    attributes = responsive | _size_and_loading(photo.main, first) | _background(photo, config)
+    lines += [_img_tag(photo, src, attributes), "</picture>"]
     if config.markup.figure:
         lines = ["<figure>", *lines, *_figcaption(photo), "</figure>"]
     return "".join(f"{line}\n" for line in lines)
 
 
-def grid_style(photos: Sequence[PhotoResult], config: Config) -> str:
+def grid_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
     """A gallery section: one thumbnail per photo, each linking to the full-size image."""
     prefix = config.output.url_prefix
     opening = f'<div class="{html_text(config.markup.grid_class)}">' if config.markup.grid_class else "<div>"
@@ -136,11 +144,18 @@ def grid_style(photos: Sequence[PhotoResult], config: Config) -> str:
     for index, photo in enumerate(photos):
         thumbnail = next((o for o in photo.outputs if o.role == "thumbnail"), min(photo.outputs, key=lambda o: o.width))
         src = html_url(output_url(prefix, thumbnail.path.name))
-        image = _img_tag(photo, src, _size_and_loading(thumbnail, first=index == 0))
-        link = f'<a href="{html_url(output_url(prefix, photo.main.path.name))}">{image}</a>'
+        image = _img_tag(photo, src, _size_and_loading(thumbnail, index == 0) | _background(photo, config))
+        link = f"<a{_attributes(_lightbox(photo, prefix))}>{image}</a>"
         lines.append(f"<figure>{link}{''.join(_figcaption(photo))}</figure>" if config.markup.figure else link)
     lines.append("</div>")
     return "".join(f"{line}\n" for line in lines)
+
+
+def hugo_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
+    """Hugo's Markdown drops raw HTML, so the block is one call of gallery's shortcode, which builds
+    each `<picture>` from the manifest in the page bundle (sites.py installs the shortcode)."""
+    sizes = f' sizes="{config.markup.sizes}"' if config.markup.sizes != MarkupSettings().sizes else ""
+    return f'{{{{< gallery name="{name}"{sizes} >}}}}\n' if photos else ""
 
 
 def variant_files(photo: PhotoResult, fmt: str) -> list[OutputFile]:
@@ -153,17 +168,43 @@ def srcset(files: Sequence[OutputFile], prefix: str) -> str:
     return ", ".join(f"{output_url(prefix, file.path.name)} {file.width}w" for file in files)
 
 
+def _lightbox(photo: PhotoResult, prefix: str) -> dict[str, str]:
+    """The link to the full-size image, with what a lightbox needs to open it at once: its size
+    (PhotoSwipe's data-pswp-width/height) and, where there are variants, a srcset to pick from."""
+    link = {"href": html_url(output_url(prefix, photo.main.path.name))}
+    link |= {"data-pswp-width": str(photo.main.width), "data-pswp-height": str(photo.main.height)}
+    variants = next((found for fmt in SRCSET_FORMATS if (found := variant_files(photo, fmt))), [])
+    return link | ({"data-pswp-srcset": html_url(srcset(variants, prefix))} if variants else {})
+
+
 def _size_and_loading(image: OutputFile, first: bool) -> dict[str, str]:
-    """Width and height reserve the space before the image arrives; all but the first load lazily."""
-    lazy = {} if first else {"loading": "lazy"}
-    return {"width": str(image.width), "height": str(image.height), **lazy, "decoding": "async"}
+    """Width and height reserve the space before the image arrives; the first image is fetched
+    first (it is usually the largest thing in view), the others load lazily."""
+    loading = {"fetchpriority": "high"} if first else {"loading": "lazy"}
+    return {"width": str(image.width), "height": str(image.height), **loading, "decoding": "async"}
+
+
+def _background(photo: PhotoResult, config: Config) -> dict[str, str]:
+    """`markup.background`: the dominant colour, or the blurred placeholder over it, shown until the
+    image arrives."""
+    color = photo.color if HEX_COLOUR.fullmatch(photo.color) else ""
+    lqip = photo.placeholder if DATA_URI.fullmatch(photo.placeholder) else ""
+    if config.markup.background == "color" and color:
+        return {"style": f"background-color:{color}"}
+    if config.markup.background == "placeholder" and lqip:
+        return {"style": f"background:{color or 'transparent'} url({lqip}) center/cover no-repeat"}
+    return {}
+
+
+def _attributes(attributes: dict[str, str]) -> str:
+    return "".join(f' {key}="{value}"' for key, value in attributes.items())
 
 
 def _img_tag(photo: PhotoResult, src: str, attributes: dict[str, str]) -> str:
     """`<img>` with the photo's alt (always present, even empty) and title (when there is one)."""
     title = html_text(photo.title)
     texts = {"alt": html_text(photo.alt)} | ({"title": title} if title else {})
-    return "<img" + "".join(f' {key}="{value}"' for key, value in ({"src": src} | texts | attributes).items()) + ">"
+    return f"<img{_attributes({'src': src} | texts | attributes)}>"
 
 
 def _figcaption(photo: PhotoResult) -> list[str]:
@@ -173,14 +214,15 @@ def _figcaption(photo: PhotoResult) -> list[str]:
 
 # style name -> function from the photos' data to the block. To add a style, write one function
 # above and register it here (and its name in config.MARKUP_STYLES).
-STYLES: dict[str, Callable[[Sequence[PhotoResult], Config], str]] = {
+STYLES: dict[str, Callable[[Sequence[PhotoResult], Config, str], str]] = {
     "markdown": markdown_style,
     "kramdown": kramdown_style,
     "html": html_style,
     "grid": grid_style,
+    "hugo": hugo_style,
 }
 
 
-def markup_block(photos: Sequence[PhotoResult], config: Config) -> str:
-    """The post's image block in the configured `[markup] style`."""
-    return STYLES[config.markup.style](photos, config)
+def markup_block(photos: Sequence[PhotoResult], config: Config, name: str = "") -> str:
+    """The post's image block in the configured `[markup] style`; `name` is the set's."""
+    return STYLES[config.markup.style](photos, config, name)

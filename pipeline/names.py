@@ -55,6 +55,9 @@ def output_filename(stem: str, role: Role, width: int, extension: str) -> str:
 def output_url(prefix: str, filename: str) -> str:
     """Join the configured prefix (may hold Liquid such as `{{ site.baseurl }}`) and a file name.
 
-    A URL always uses forward slashes, whatever the platform's path separator.
+    A URL always uses forward slashes, whatever the platform's path separator. An empty prefix
+    gives a URL relative to the page (a Hugo page bundle's images sit beside the page).
     """
+    if not prefix:
+        return quote(filename)
     return f"{prefix.replace(chr(92), '/').rstrip('/')}/{quote(filename)}"

@@ -50,6 +50,10 @@ SHAPING = {
     "variants": ("widths", "formats"),
     "thumbnail": ("width", "format"),
 }
+# Sections that shape output bytes only while switched on: off, their other settings change nothing.
+ACTIVE_WHEN = {"watermark": lambda config: bool(config.watermark.text or config.watermark.logo)}
+# Settings that name a file whose content shapes output bytes: the file's content enters the keys.
+FILE_SETTINGS = (("watermark", "logo"),)
 # The section of each role: its other settings enter only that role's keys.
 ROLE_SECTION: dict[Role, str] = {"main": "image", "variant": "variants", "thumbnail": "thumbnail"}
 
@@ -148,7 +152,8 @@ def output_specs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputS
         for width in sorted({min(w, photo.width) for w in config.variants.widths}, reverse=True):
             sized.append(("variant", fmt, *_fit_width(photo, width)))
     if config.thumbnail.width:
-        sized.append(("thumbnail", config.thumbnail.format, *_fit_width(photo, config.thumbnail.width)))
+        size = _crop(photo, config.thumbnail.width, config.thumbnail.crop)
+        sized.append(("thumbnail", config.thumbnail.format, *size))
     sized.sort(key=lambda item: -item[2])
     chain = [(w, h) for _, _, w, h in sized]
     specs = []
@@ -158,6 +163,16 @@ def output_specs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputS
         key = output_key(config, role, fmt, sorted(set(chain[: index + 1]), reverse=True))
         specs.append(OutputSpec(role, fmt, width, height, filename, key))
     return tuple(specs)
+
+
+def _crop(photo: SourcePhoto, target: int, aspect: str) -> tuple[int, int]:
+    """A thumbnail's size: `target` wide with the photo's shape, or cut to `aspect` ("1:1"), never
+    larger than the photo either way."""
+    if not aspect:
+        return _fit_width(photo, target)
+    across, down = (int(part) for part in aspect.split(":"))
+    width = min(target, photo.width, photo.height * across // down)
+    return max(1, width), max(1, round(width * down / across))
 
 
 def _fit_width(photo: SourcePhoto, target: int) -> tuple[int, int]:
@@ -173,12 +188,26 @@ def output_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]
     own section enters only that role's keys; `[quality]` enters through the output's format's own
     settings only. A setting added to any section therefore reaches the key without another edit.
     """
-    material = _settings_material(config, role, fmt) + json.dumps(chain)
+    material = _settings_material(config, role, fmt, _file_stamps(config)) + json.dumps(chain)
     return hashlib.blake2b(material.encode(), digest_size=8).hexdigest()
 
 
+def _file_stamps(config: Config) -> tuple[tuple[int, int] | None, ...]:
+    """Size and mtime of each file a setting names, so an edited file is a new key."""
+    stamps = []
+    for section, key in FILE_SETTINGS:
+        try:
+            info = (
+                Path(getattr(getattr(config, section), key)).stat() if getattr(getattr(config, section), key) else None
+            )
+        except OSError:
+            info = None
+        stamps.append((info.st_size, info.st_mtime_ns) if info else None)
+    return tuple(stamps)
+
+
 @cache
-def _settings_material(config: Config, role: Role, fmt: str) -> str:
+def _settings_material(config: Config, role: Role, fmt: str, files: tuple[tuple[int, int] | None, ...]) -> str:
     """The settings part of a key, made once per run and kind of output (a set has thousands of outputs)."""
     material: dict[str, object] = {
         "version": RENDER_VERSION,
@@ -191,9 +220,19 @@ def _settings_material(config: Config, role: Role, fmt: str) -> str:
             continue
         if section.name in ROLE_SECTION.values() and ROLE_SECTION[role] != section.name:
             continue
+        if section.name in ACTIVE_WHEN and not ACTIVE_WHEN[section.name](config):
+            continue
         values = dataclasses.asdict(getattr(config, section.name))
         material[section.name] = {k: v for k, v in values.items() if k not in SHAPING.get(section.name, ())}
+    material["files"] = [
+        _digest(getattr(getattr(config, s), k)) if stamp else None
+        for (s, k), stamp in zip(FILE_SETTINGS, files, strict=True)
+    ]
     return json.dumps(material, sort_keys=True)
+
+
+def _digest(path: str) -> str:
+    return hashlib.blake2b(Path(path).read_bytes(), digest_size=8).hexdigest()
 
 
 def _read_headers(

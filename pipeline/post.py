@@ -16,15 +16,17 @@ POST_START = "<!-- gallery:start -->"
 POST_END = "<!-- gallery:end -->"
 
 
-def update_post(existing: str | None, block: str, title: str, date: str) -> str:
+def update_post(existing: str | None, block: str, title: str, date: str, site: str = "") -> str:
     """Put the block between the gallery markers of a post, leaving every other byte as it was.
 
-    Markers are appended when the post has none; a missing post is created with front matter.
+    Markers are appended when the post has none; a missing post is created with front matter in
+    the form its site builder reads (Jekyll's `layout: post`; Hugo and Eleventy take none).
     The block takes the post's line ends (CRLF or LF). Unpaired or repeated markers raise
     PostError: guessing could delete a person's text.
     """
     if existing is None:
-        front = f"---\nlayout: post\ntitle: {json.dumps(title, ensure_ascii=False)}\ndate: {date}\n---\n\n"
+        layout = "layout: post\n" if site in ("", "jekyll") else ""
+        front = f"---\n{layout}title: {json.dumps(title, ensure_ascii=False)}\ndate: {date}\n---\n\n"
         return f"{front}{POST_START}\n{block}{POST_END}\n"
     newline = "\r\n" if "\r\n" in existing.split("\n", 1)[0] + "\n" else "\n"
     section = f"{POST_START}{newline}{block.replace(chr(10), newline)}{POST_END}"
@@ -39,7 +41,7 @@ def update_post(existing: str | None, block: str, title: str, date: str) -> str:
 
 
 def write_post(
-    post: Path, block: str, title: str, name: str, photos: Sequence[PhotoResult]
+    post: Path, block: str, title: str, name: str, photos: Sequence[PhotoResult], site: str = ""
 ) -> tuple[str, list[Problem]]:
     """Put the block into the post between the gallery markers; create the post if it is missing.
 
@@ -58,7 +60,7 @@ def write_post(
     except OSError as error:
         return "", [Problem(post, f"cannot be read: {error.strerror or error}")]
     try:
-        text = update_post(existing, block, title, post_date(post, name, photos))
+        text = update_post(existing, block, title, post_date(post, name, photos), site)
     except PostError as error:
         return "", [Problem(post, f"{error}; the post was left unchanged")]
     try:

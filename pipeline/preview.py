@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,12 +23,11 @@ from . import audit, texts
 from .config import Config
 from .files import write_atomically
 from .manifest import read_manifest
+from .markup import DATA_URI, HEX_COLOUR
 from .model import OutputFile, PhotoResult
 from .names import display_name, slugify
 from .run import process
 
-_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-_DATA_URI = re.compile(r"data:image/(?:webp|jpeg|png);base64,[A-Za-z0-9+/=]+")
 # Rows of the metadata table; "yes" in a published file for the first three is flagged.
 PRIVATE_ROWS = ("GPS position", "serial numbers", "maker notes")
 ROWS = (*PRIVATE_ROWS, "camera", "EXIF tags", "XMP", "IPTC", "colour profile")
@@ -117,8 +115,8 @@ def contact_sheet(
 
 def _photo_section(photo: PhotoResult, lint: str | None, page_dir: Path, config: Config, at_hand: bool) -> str:
     captured = photo.captured.isoformat(sep=" ", timespec="seconds") if photo.captured else ""
-    colour = photo.color if _HEX_COLOUR.fullmatch(photo.color) else ""
-    lqip = photo.placeholder if _DATA_URI.fullmatch(photo.placeholder) else ""
+    colour = photo.color if HEX_COLOUR.fullmatch(photo.color) else ""
+    lqip = photo.placeholder if DATA_URI.fullmatch(photo.placeholder) else ""
     figures = []
     for output in photo.outputs:
         src = quote(os.path.relpath(output.path, page_dir))

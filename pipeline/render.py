@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from . import formats, jpeg_segments
 from .colour import apply_orientation, flatten, normalise_mode, to_output_colour
@@ -25,6 +25,7 @@ from .ingest import open_image
 from .metadata import read_metadata, swaps_axes
 from .model import OutputFile, OutputSpec, Placeholder, SourcePhoto
 from .placeholder import make_placeholder
+from .watermark import make_mark, stamp
 
 # A JPEG ready for the web is published as it is (metadata rewritten) unless re-encoding makes it
 # at most this fraction of its size: a smaller file bought with a generation of quality.
@@ -91,7 +92,7 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
         stored = (largest.height, largest.width) if turned else (largest.width, largest.height)
         if image.format in ("JPEG", "MPO"):
             image.draft(None, stored)
-        exif = published_exif(metadata.exif, metadata.exif_block, config.metadata)
+        exif = published_exif(metadata.exif, metadata.exif_block, config.metadata, config.credit)
         notes += exif.notes
         current = normalise_mode(_decoded(image, stored))
         if current.size != stored:
@@ -105,15 +106,23 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
     if colour.warning:
         notes.append(colour.warning)
     current = apply_orientation(colour.image, metadata.orientation)
+    mark = make_mark(config.watermark)
     written: list[OutputFile] = []
     try:
         for spec in specs:
-            if current.size != (spec.width, spec.height):
-                current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
+            cropped = spec.role == "thumbnail" and bool(config.thumbnail.crop)
+            if cropped:  # cut from the smallest uncut size, and fed to no other output
+                pixels = ImageOps.fit(current, (spec.width, spec.height), Image.Resampling.LANCZOS)
+            elif current.size != (spec.width, spec.height):
+                pixels = current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
+            else:
+                pixels = current
             if spec.key in job.encode:
+                if mark is not None and (spec.role != "thumbnail" or config.watermark.thumbnails):
+                    pixels = stamp(pixels, mark, config.watermark)
                 exif_block = exif.for_size(spec.width, spec.height)
-                data = encode(current, spec.format, config, colour.icc_profile, exif_block)
-                if spec is largest and as_is:
+                data = encode(pixels, spec.format, config, colour.icc_profile, exif_block)
+                if spec is largest and as_is and mark is None:
                     data = _source_unless_much_larger(job.photo.path, data, exif_block, colour.icc_profile)
                 path = job.out_dir / spec.filename
                 try:

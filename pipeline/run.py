@@ -15,7 +15,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from . import pool, render
+from . import pool, render, sites
 from .cache import PublishedSet, State, journal_outputs, load_state, save_state
 from .config import Config
 from .errors import OutputError, PhotoError
@@ -99,7 +99,7 @@ class _Run:
         failures, warnings = list(plan.failures), list(plan.warnings)
         post_change = ""
         photos, results = self._render(plan, state, failures, warnings)
-        markup = markup_block(results, self.config)
+        markup = markup_block(results, self.config, plan.name)
         if self.publish:
             state.settle(
                 [(plan.photo, result.outputs) for plan, result in zip(photos, results, strict=True)],
@@ -108,6 +108,8 @@ class _Run:
             )
             post_change, problems = self._write_texts(plan, results, markup)
             failures += problems
+            if results:
+                warnings += self._install_templates()
             if results:
                 state.published = PublishedSet(str(self.source.resolve()), plan.name, plan.title)
         if self.config.output.post_file and not results and self.publish:
@@ -229,9 +231,20 @@ class _Run:
             except OSError as error:
                 problems.append(Problem(path, f"manifest cannot be written: {error.strerror or error}"))
         if self.config.output.post_file:
-            post_change, failed = write_post(Path(self.config.output.post_file), markup, plan.title, plan.name, results)
+            post = Path(self.config.output.post_file)
+            post_change, failed = write_post(post, markup, plan.title, plan.name, results, self.config.output.site)
             problems += failed
         return post_change, problems
+
+    def _install_templates(self) -> list[Problem]:
+        """The templates the markup needs in the site (Hugo's shortcode), written once, never over
+        the site's own; said as a warning, since it changes the site."""
+        site = sites.choose(self.config.output.site, Path(self.config.output.post_file or self.out_dir))
+        try:
+            written = sites.install_templates(site, self.config.markup.style)
+        except OSError as error:
+            return [Problem(Path(self.config.output.post_file or self.out_dir), f"template not written: {error}")]
+        return [Problem(path, "written: gallery's Hugo shortcode, which the block calls") for path in written]
 
 
 def _in_plan_order(

@@ -64,6 +64,7 @@ CHANGES: dict[tuple[str, str], tuple[object, Affects] | None] = {
     ("markup", "sizes"): ("100vw", NONE),
     ("markup", "figure"): (False, NONE),
     ("markup", "grid_class"): ("photos", NONE),
+    ("markup", "background"): ("color", NONE),
     ("image", "enabled"): (False, ALL),  # the largest size went: every output was cascaded from it
     ("image", "max_edge"): (360, ALL),
     ("image", "format"): ("webp", role("main")),
@@ -71,6 +72,7 @@ CHANGES: dict[tuple[str, str], tuple[object, Affects] | None] = {
     ("variants", "formats"): (("webp",), NONE),  # AVIF outputs are no longer wanted; WebP ones stay
     ("thumbnail", "width"): (80, role("thumbnail")),
     ("thumbnail", "format"): ("avif", role("thumbnail")),
+    ("thumbnail", "crop"): ("1:1", role("thumbnail")),
     ("quality", "jpeg"): (70, fmt("jpeg")),
     ("quality", "jpeg_optimize"): (True, fmt("jpeg")),
     ("quality", "webp"): (70, fmt("webp")),
@@ -88,6 +90,14 @@ CHANGES: dict[tuple[str, str], tuple[object, Affects] | None] = {
     ("metadata", "color"): ("preserve", ALL),
     ("metadata", "background"): ("#000000", ALL),
     ("metadata", "owners"): (("Somebody",), ALL),
+    ("credit", "artist"): ("Jane Doe", ALL),  # the one metadata gallery adds, to every output
+    ("credit", "copyright"): ("CC BY 4.0", ALL),
+    ("watermark", "text"): ("Jane Doe", ALL),  # switches the mark on: every output carries it...
+    ("watermark", "logo"): (str(fixture_photo("transparent.png")), ALL),
+    ("watermark", "corner"): ("top-left", NONE),  # ...while with the mark off, its placing changes nothing
+    ("watermark", "opacity"): (0.9, NONE),
+    ("watermark", "size"): (0.3, NONE),
+    ("watermark", "thumbnails"): (True, NONE),
     ("limits", "max_pixels"): (100_000_000, NONE),
     ("limits", "follow_external_symlinks"): (True, NONE),
     ("run", "jobs"): (2, NONE),

@@ -54,8 +54,8 @@ def test_kramdown_line_is_the_markdown_line_plus_attributes(two_photos: pipeline
     first = lines[0][len(plain[0]) :]
     assert first == (
         '{: srcset="/img/m-01-0480w.webp 480w, /img/m-01-0640w.webp 640w" sizes="(max-width: 800px) 100vw, 800px"'
-        ' width="640" height="480" decoding="async"}'
-    ), "WebP variants (not AVIF or JPEG) in srcset; the main image's size; the first photo is not lazy"
+        ' width="640" height="480" fetchpriority="high" decoding="async"}'
+    ), "WebP variants (not AVIF or JPEG) in srcset; the main image's size; the first photo is fetched first"
     assert 'loading="lazy"' in lines[1]
 
 
