@@ -39,6 +39,14 @@ from .exif_tags import (
 )
 
 Keep = Callable[[int], bool]
+# IFD0 tags the EXIF standard requires of a JPEG's EXIF: written when gallery makes an EXIF of its own
+# (a credit under "strip"), so readers that validate (exiftool -validate) find nothing missing.
+REQUIRED = {
+    0x011A: (TiffTags.RATIONAL, 72.0),  # XResolution
+    0x011B: (TiffTags.RATIONAL, 72.0),  # YResolution
+    0x0128: (TiffTags.SHORT, 2),  # ResolutionUnit: inches
+    0x0213: (TiffTags.SHORT, 1),  # YCbCrPositioning: centred
+}
 _Entries = dict[int, tuple[int, Any]]  # tag -> (TIFF type, value)
 
 
@@ -105,8 +113,9 @@ def published_exif(
     credits = {tag: value for tag, value in ((ARTIST, credit.artist), (COPYRIGHT, credit.copyright)) if value}
     if not credits:
         return published
-    magic, ifds = (published.magic, published.ifds) if published.ifds else (b"II*\x00", ({}, {}, {}, {}))
-    ifd0 = {**ifds[0], **{tag: (TiffTags.ASCII, value) for tag, value in credits.items()}}
+    magic, ifds = (published.magic, published.ifds) if published.ifds else (b"II*\x00", (dict(REQUIRED), {}, {}, {}))
+    # UTF-8 in ASCII fields, as cameras and exiftool write it: Pillow would turn "©" into "?".
+    ifd0 = {**ifds[0], **{tag: (TiffTags.ASCII, value.encode()) for tag, value in credits.items()}}
     return PublishedExif(magic, (ifd0, ifds[1], ifds[2], ifds[3]), published.thumbnail, published.notes)
 
 
