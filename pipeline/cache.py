@@ -103,12 +103,18 @@ class State:
     def record_outputs(self, content_hash: str, outputs: Iterable[OutputFile]) -> None:
         self.outputs.setdefault(content_hash, {}).update({o.key: OutputRecord.of(o) for o in outputs})
 
-    def settle(self, published: list[tuple[SourcePhoto, tuple[OutputFile, ...]]], out_dir: Path, prune: bool) -> None:
+    def settle(
+        self,
+        published: list[tuple[SourcePhoto, tuple[OutputFile, ...]]],
+        out_dir: Path,
+        prune: bool,
+        left_out: frozenset[str] | set[str] = frozenset(),
+    ) -> None:
         """Bring the record in line with what a run published.
 
         Sources no longer in the set are forgotten; records whose file now belongs to another output
         are dropped. Outputs no current photo needs stay on disk and in the record, unless `prune`
-        removes them.
+        removes them; those of photos `left_out` on purpose (captions.toml's `skip`) always go.
         """
         current = {str(photo.path.resolve()) for photo, _ in published}
         self.sources = {path: photo for path, photo in self.sources.items() if path in current}
@@ -124,7 +130,7 @@ class State:
                     continue
                 if owner is not None:
                     del entry[key]
-                elif prune:
+                elif prune or content_hash in left_out:
                     (out_dir / entry[key].file).unlink(missing_ok=True)
                     del entry[key]
             if not entry:
@@ -199,13 +205,25 @@ def _replay_journal(out_dir: Path, state: State) -> None:
 def _from_json(raw: dict[str, Any]) -> State:
     published = raw.get("published")
     return State(
-        sources={path: _source_from_json(path, facts) for path, facts in raw["sources"].items()},
+        sources=_sources_from_json(raw["sources"]),
         outputs={
             h: {key: OutputRecord(**record) for key, record in records.items()} for h, records in raw["outputs"].items()
         },
         placeholders={h: Placeholder(**p) for h, p in raw.get("placeholders", {}).items()},
         published=PublishedSet(**published) if published else None,
     )
+
+
+def _sources_from_json(raw: dict[str, Any]) -> dict[str, SourcePhoto]:
+    """The sources the record knows; an entry it cannot read (one from an older gallery) is left out,
+    so that file's header is read again, and the rest of the record still counts."""
+    sources = {}
+    for path, facts in raw.items():
+        try:
+            sources[path] = _source_from_json(path, facts)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return sources
 
 
 def _source_json(photo: SourcePhoto) -> dict[str, Any]:
@@ -218,6 +236,8 @@ def _source_json(photo: SourcePhoto) -> dict[str, Any]:
         "height": photo.height,
         "captured": photo.captured.isoformat() if photo.captured else None,
         "text": vars(photo.embedded),
+        "camera": photo.camera,
+        "serial": photo.serial,
     }
 
 
@@ -233,4 +253,6 @@ def _source_from_json(path: str, known: dict[str, Any]) -> SourcePhoto:
         height=known["height"],
         captured=datetime.fromisoformat(captured) if captured else None,
         embedded=PhotoText(**{k: v for k, v in known["text"].items() if isinstance(v, str)}),
+        camera=known["camera"],
+        serial=known["serial"],
     )

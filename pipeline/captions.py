@@ -36,7 +36,7 @@ def update_captions(source: Path, config: Config, write: bool = True) -> Caption
     """
     path = source / CAPTIONS_FILE
     plan = make_plan(source, config, load_state(Path(config.output.dir)))
-    written = plan.captions
+    written = plan.captions.texts
     new = [photo for photo in plan.photos if photo.photo.path.name not in written]
     entries = [
         (photo.photo.path.name, captions_entry(photo.photo.path.name, photo.photo.embedded, _note(photo, plan.photos)))

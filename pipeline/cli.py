@@ -34,6 +34,7 @@ from .cli_options import (
 from .dry_run import forecast
 from .errors import GalleryError
 from .manifest import build_manifest
+from .model import set_aside_text
 from .preview import preview
 from .report import (
     audit_json,
@@ -122,8 +123,10 @@ def process_command(invocation: Invocation) -> None:
         fail(error)
     config, say = invocation.config, invocation.say
     if not result.photos and not result.failures and not result.warnings:
+        aside = f"; {set_aside_text(result.set_aside)} set aside" if result.set_aside else ""
         say.error(
             f"gallery: no photos in {invocation.source} (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF or GIF by content)"
+            + aside
         )
         raise typer.Exit(1)
     report_run(result, say, config.output.post_file)

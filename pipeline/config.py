@@ -149,6 +149,17 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class TimeSettings:
+    """Clock corrections for cameras whose clocks disagree, applied before photos are ordered.
+
+    `offsets`: camera ("Make Model", the model alone, or a serial number) -> "+HH:MM[:SS]" or "-...",
+    added to that camera's capture times; in TOML, a table: `offsets = { "Canon EOS R5" = "-00:42:10" }`.
+    """
+
+    offsets: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class WatchSettings:
     """`gallery watch`: when a file counts as fully arrived, how changes are noticed, what a deletion does."""
 
@@ -166,6 +177,7 @@ class Config:
     thumbnail: ThumbnailSettings = field(default_factory=ThumbnailSettings)
     quality: Any = field(default_factory=QualitySettings)  # a QualitySettings
     metadata: MetadataSettings = field(default_factory=MetadataSettings)
+    time: TimeSettings = field(default_factory=TimeSettings)
     credit: CreditSettings = field(default_factory=CreditSettings)
     watermark: WatermarkSettings = field(default_factory=WatermarkSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
@@ -232,8 +244,11 @@ def _coerce(name: str, value: Any, default: Any, origin: str) -> Any:
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(default, tuple):
-        if isinstance(value, (list, tuple)):
-            value = tuple(value)
+        if isinstance(value, dict):  # a TOML table of text -> text, kept as sorted pairs (hashable)
+            value = tuple(sorted((str(k), v) for k, v in value.items()))
+            ok = True
+        elif isinstance(value, (list, tuple)):
+            value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
             ok = True
         else:
             ok = False
@@ -298,11 +313,17 @@ def validate(config: Config) -> None:
         ) from None
     if config.output.site not in ("", *sites.SITES):
         raise ConfigError(f"output.site must be one of {', '.join(sites.SITES)}, got {config.output.site!r}")
+    for camera, offset in config.time.offsets:
+        if not isinstance(offset, str) or not CLOCK_OFFSET.fullmatch(offset):
+            raise ConfigError(
+                f'time.offsets: {camera!r} needs an offset such as "-00:42:10" or "+01:00", got {offset!r}'
+            )
     _validate_looks(config)
     if not (config.image.enabled or config.variants.widths):
         raise ConfigError("nothing to write: enable [image] or list some variants.widths")
 
 
+CLOCK_OFFSET = re.compile(r"[+-]\d{1,2}:[0-5]\d(:[0-5]\d)?")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 BACKGROUNDS = ("", "color", "placeholder")
 

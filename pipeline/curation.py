@@ -17,7 +17,7 @@ from operator import mul
 from PIL import Image, ImageChops
 
 VERSION = 1  # bump when scores change meaning, so cached analyses are recomputed
-WORK_EDGE = 320  # long edge scored: scores from any input >= 320 px agree within 3 %
+WORK_EDGE = 320  # long edge scored: inputs 320-1280 px wide score within 4 % of each other
 TILES = 4  # a 4x4 grid; the sharpest quarter of tiles scores the photo (a sharp subject on bokeh is sharp)
 BLURRY_BELOW = 100.0  # absolute: sharp corpus photos score >= 181, Gaussian r2/r3 and 9-px motion blur <= 54
 SOFTER_THAN = 0.5  # relative: blur to r1 at 320 px gives <= 0.33 of the sharp frame; exposure steps 0.5x-1.4x >= 0.63
@@ -131,14 +131,14 @@ def _sharpness(grey: Image.Image) -> float:
         squares = layer.point(_SQUARED, "F").reduce((tile_w, tile_h)).get_flattened_data()
         variances = [4 * (square - mean * mean) for mean, square in zip(means, squares, strict=True)]
         tiles = variances if tiles is None else [min(pair) for pair in zip(tiles, variances, strict=True)]
-    best = sorted(tiles or [0.0], reverse=True)[: TILES * TILES // 4]
+    best = sorted(tiles or [0.0], reverse=True)[: max(1, TILES * TILES // 4)]
     return sum(best) / len(best)
 
 
 def _phash(grey: Image.Image) -> str:
     """pHash: signs of the 8x8 lowest DCT frequencies of a 32x32 grey copy against their median.
 
-    The algorithm of `imagehash.phash`, in 10 lines instead of numpy + scipy + PyWavelets; it beats
+    `imagehash.phash`'s algorithm (hash_size 8) in 10 lines instead of numpy + scipy + PyWavelets; it beats
     dHash on our corpus (distinct photos >= 20 bits apart vs 14) and ignores blur and exposure steps.
     """
     pixels = list(grey.resize((32, 32), Image.Resampling.LANCZOS).get_flattened_data())

@@ -36,8 +36,9 @@ IMAGE_UNIQUE_ID = 0xA420
 CAMERA_OWNER_NAME = 0xA430
 JPEG_THUMBNAIL_OFFSET = 0x0201
 JPEG_THUMBNAIL_LENGTH = 0x0202
+BODY_SERIAL_NUMBER = 0xA431
 # BodySerialNumber, LensSerialNumber, and DNG's CameraSerialNumber.
-SERIAL_TAGS = frozenset({0xA431, 0xA435, 0xC62F})
+SERIAL_TAGS = frozenset({BODY_SERIAL_NUMBER, 0xA435, 0xC62F})
 # Tags that name a person or single out one device or one file, like serial numbers do:
 # CameraOwnerName (exiftool: OwnerName), ImageUniqueID, HostComputer.
 IDENTIFYING_TAGS = frozenset({CAMERA_OWNER_NAME, IMAGE_UNIQUE_ID, HOST_COMPUTER})

@@ -11,10 +11,12 @@ import os
 import re
 import stat
 import warnings
+from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
@@ -82,7 +84,19 @@ def is_temporary_name(name: str) -> bool:
     return name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES)
 
 
-Found = tuple[list[Candidate], list[Problem], list[Problem]]  # photos, unusable image-like files, skipped ones
+# A phone's dump holds more than photos: these are recognised and counted once, never errors.
+VIDEO_SUFFIXES = frozenset({".mov", ".mp4", ".m4v", ".3gp", ".avi", ".mts", ".mkv", ".webm"})
+SIDECAR_SUFFIXES = frozenset({".aae", ".xmp", ".thm"})  # iOS edit instructions, XMP sidecars, video thumbnails
+
+
+class Found(NamedTuple):
+    """A folder's listing: the photos, the image-like files that cannot be used, the entries skipped
+    on purpose (links out of the folder), and what was set aside by kind ("video": 3)."""
+
+    candidates: list[Candidate]
+    failures: list[Problem]
+    skipped: list[Problem]
+    set_aside: dict[str, int]
 
 
 def find_candidates(source: Path, config: Config, exclude: Collection[str] = ()) -> Found:
@@ -100,7 +114,10 @@ def find_candidates(source: Path, config: Config, exclude: Collection[str] = ())
     candidates: list[Candidate] = []
     problems: list[Problem] = []
     skipped: list[Problem] = []
-    for path in sorted(source.iterdir()):
+    set_aside: Counter[str] = Counter()
+    entries = sorted(source.iterdir())
+    still_stems = {path.stem for path in entries if path.suffix.lower() in IMAGE_SUFFIXES}
+    for path in entries:
         if is_temporary_name(path.name) or path.name in exclude:
             continue
         looks_like_image = path.suffix.lower() in IMAGE_SUFFIXES
@@ -129,7 +146,12 @@ def find_candidates(source: Path, config: Config, exclude: Collection[str] = ())
             continue
         kind = sniff(head)
         if kind is None:
-            if looks_like_image:
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                # A Live Photo is a still and a short video of the same name: the still is the photo.
+                set_aside["Live Photo video" if path.stem in still_stems else "video"] += 1
+            elif path.suffix.lower() in SIDECAR_SUFFIXES:
+                set_aside["sidecar"] += 1
+            elif looks_like_image:
                 reason = (
                     "empty file (0 bytes)"
                     if info.st_size == 0
@@ -138,7 +160,7 @@ def find_candidates(source: Path, config: Config, exclude: Collection[str] = ())
                 problems.append(Problem(path, reason))
             continue
         candidates.append(Candidate(path, kind, info.st_size, info.st_mtime_ns))
-    return candidates, problems, skipped
+    return Found(candidates, problems, skipped, dict(set_aside))
 
 
 def hash_file(path: Path) -> str:
@@ -200,6 +222,7 @@ def inspect_source(candidate: Candidate, config: Config) -> SourcePhoto:
             width, height = height, width
         captured = capture_time(metadata.exif)
         embedded = embedded_text(metadata.descriptions(), metadata.titles())
+        camera, serial = metadata.camera(), metadata.serial()
     return SourcePhoto(
         path=candidate.path,
         format=candidate.format,
@@ -210,6 +233,8 @@ def inspect_source(candidate: Candidate, config: Config) -> SourcePhoto:
         height=height,
         captured=captured,
         embedded=embedded,
+        camera=camera,
+        serial=serial,
     )
 
 

@@ -19,11 +19,14 @@ from PIL import Image, IptcImagePlugin
 
 from . import xmp
 from .exif_tags import (
+    BODY_SERIAL_NUMBER,
     DATETIME,
     DATETIME_DIGITIZED,
     DATETIME_ORIGINAL,
     EXIF_IFD,
     IMAGE_DESCRIPTION,
+    MAKE,
+    MODEL,
     OFFSET_TIME,
     OFFSET_TIME_DIGITIZED,
     OFFSET_TIME_ORIGINAL,
@@ -77,6 +80,15 @@ class FileMetadata:
         """Where a description may be, most trusted first: XMP dc:description, EXIF, IPTC caption."""
         exif_description = _repair_latin1(self.exif.get(IMAGE_DESCRIPTION)) if self.exif is not None else None
         return (self.xmp_text(xmp.DC, "description"), exif_description, self.iptc_text(IPTC_CAPTION))
+
+    def camera(self) -> str:
+        """`Canon EOS R5`: the model, prefixed by the make unless the model already names it."""
+        make, model = (_text(self.exif.get(tag)) if self.exif is not None else "" for tag in (MAKE, MODEL))
+        return model if model.casefold().startswith(make.casefold().split(" ")[0]) else f"{make} {model}".strip()
+
+    def serial(self) -> str:
+        """The camera body's serial number, if the EXIF has one."""
+        return _text(ifd(self.exif, EXIF_IFD).get(BODY_SERIAL_NUMBER))
 
     def titles(self) -> tuple[object, ...]:
         """Where a title may be: XMP dc:title, IPTC ObjectName."""
@@ -155,6 +167,11 @@ def _read_iptc(image: Image.Image) -> dict[tuple[int, int], list[bytes]]:
         values = value if isinstance(value, list) else [value]
         found[key] = [v for v in values if isinstance(v, bytes)]
     return found
+
+
+def _text(value: object) -> str:
+    """An EXIF text value, trimmed of the padding and NULs cameras leave in it."""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
 def _repair_latin1(text: object) -> object:

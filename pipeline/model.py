@@ -41,6 +41,16 @@ class PhotoText:
 
 
 @dataclass(frozen=True)
+class Captions:
+    """What a person wrote in captions.toml: texts by file name, the photos to leave out (`skip = true`)
+    and an `order` that comes before capture order."""
+
+    texts: dict[str, PhotoText] = field(default_factory=dict)
+    skip: frozenset[str] = frozenset()
+    order: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A directory entry that looks like a photo by content; nothing decoded yet."""
 
@@ -61,8 +71,10 @@ class SourcePhoto:
     content_hash: str
     width: int  # as displayed: orientation applied
     height: int
-    captured: datetime | None
+    captured: datetime | None  # clock-corrected once the plan has applied time.offsets
     embedded: PhotoText = field(default_factory=PhotoText)  # description and title written into the file
+    camera: str = ""  # "Make Model" as the EXIF says, for clock offsets and review
+    serial: str = ""  # the body's serial number: never published, used only to match time.offsets
 
 
 @dataclass(frozen=True)
@@ -120,7 +132,8 @@ class Plan:
     """What a run will publish, decided before any pixel is decoded; every command starts here.
 
     `name` and `title` are the set's; `photos` are in capture order (duplicates and unreadable files
-    left out, see `failures` and `warnings`); `captions` is what captions.toml holds, by file name.
+    left out, see `failures` and `warnings`; `skipped`: left out in captions.toml); `captions` is what
+    captions.toml holds.
     """
 
     source: Path
@@ -130,7 +143,9 @@ class Plan:
     photos: tuple[PhotoPlan, ...]
     failures: tuple[Problem, ...]
     warnings: tuple[Problem, ...]
-    captions: dict[str, PhotoText]
+    captions: Captions
+    skipped: tuple[SourcePhoto, ...] = ()
+    set_aside: dict[str, int] = field(default_factory=dict)  # videos, Live Photo videos, sidecars: counts
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,7 @@ class RunResult:
     name: str = ""
     title: str = ""
     post_change: str = ""  # "created", "updated" or "unchanged" with a post file; "" without one
+    set_aside: dict[str, int] = field(default_factory=dict)  # files of the folder that are not photos, by kind
 
     @property
     def ok(self) -> bool:
@@ -191,8 +207,15 @@ class RunResult:
         return len(self.photos) - self.processed
 
     def summary(self) -> str:
+        aside = f" ({set_aside_text(self.set_aside)} skipped)" if self.set_aside else ""
         return (
             f"{len(self.photos) + len(self.failures)} photos: {self.processed} processed, "
-            f"{self.unchanged} unchanged, {len(self.failures)} failed; "
+            f"{self.unchanged} unchanged, {len(self.failures)} failed{aside}; "
             f"{self.bytes_in / 1e6:.1f} MB in, {self.bytes_out / 1e6:.1f} MB out; {self.seconds:.1f} s"
         )
+
+
+def set_aside_text(counts: dict[str, int]) -> str:
+    """`3 videos and 2 sidecars`: what of a phone's dump is not a photo, said once."""
+    parts = [f"{count} {kind}{'s' if count != 1 else ''}" for kind, count in sorted(counts.items())]
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)

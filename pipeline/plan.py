@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .errors import PhotoError
 from .markup import photo_markdown
 from .model import (
     Candidate,
+    Captions,
     OutputFile,
     OutputSpec,
     PhotoPlan,
@@ -72,16 +74,48 @@ def make_plan(
     Read headers of new or changed files are added to `state`, so the next run reads nothing again.
     `found` is the folder's listing when the caller has it already.
     """
-    candidates, failures, warnings = found or ingest.find_candidates(source, config, exclude)
-    failures, warnings = list(failures), list(warnings)
+    listing = found or ingest.find_candidates(source, config, exclude)
+    candidates, failures, warnings = listing.candidates, list(listing.failures), list(listing.skipped)
     photos = _without_duplicates(_read_headers(candidates, state, config, failures), warnings)
     if keep_deleted:
         photos += _deleted_sources(source, state, photos)
+    photos = [_clock_corrected(photo, config.time.offsets) for photo in photos]
     name, title = set_name_and_title(source, config, state)
     captions = load_captions(source)
     out_dir = Path(config.output.dir)
-    numbered = number_photos(ingest.capture_order(photos), name, title, captions, config)
-    return Plan(source, out_dir, name, title, numbered, tuple(failures), tuple(warnings), captions)
+    skipped = tuple(photo for photo in photos if photo.path.name in captions.skip)
+    chosen = _in_order([photo for photo in photos if photo.path.name not in captions.skip], captions.order)
+    numbered = number_photos(chosen, name, title, captions, config)
+    return Plan(
+        source, out_dir, name, title, numbered, tuple(failures), tuple(warnings), captions, skipped, listing.set_aside
+    )
+
+
+def _clock_corrected(photo: SourcePhoto, offsets: tuple[tuple[str, str], ...]) -> SourcePhoto:
+    """The photo with its camera's `time.offsets` entry added to its capture time (matched by "Make
+    Model", the model alone, or the serial number, case-insensitively)."""
+    if photo.captured is None or not offsets:
+        return photo
+    camera, serial = photo.camera.casefold(), photo.serial.casefold()
+
+    def matches(name: str) -> bool:
+        name = name.casefold()
+        return name in (camera, serial) or camera.endswith(f" {name}")  # "Make Model", or the model alone
+
+    offset = next((value for name, value in offsets if name.strip() and matches(name.strip())), None)
+    if offset is None:
+        return photo
+    sign = -1 if offset.startswith("-") else 1
+    hours, minutes, *seconds = (int(part) for part in offset.lstrip("+-").split(":"))
+    shift = timedelta(hours=hours, minutes=minutes, seconds=seconds[0] if seconds else 0)
+    return dataclasses.replace(photo, captured=photo.captured + sign * shift)
+
+
+def _in_order(photos: list[SourcePhoto], order: tuple[str, ...]) -> list[SourcePhoto]:
+    """Capture order, except that the photos captions.toml's `order` lists come first, as listed."""
+    by_name = {photo.path.name: photo for photo in photos}
+    first = [by_name[name] for name in dict.fromkeys(order) if name in by_name]
+    return first + [photo for photo in ingest.capture_order(photos) if photo.path.name not in order]
 
 
 def set_name_and_title(source: Path, config: Config, state: State) -> tuple[str, str]:
@@ -97,7 +131,7 @@ def set_name_and_title(source: Path, config: Config, state: State) -> tuple[str,
 
 
 def number_photos(
-    photos: Sequence[SourcePhoto], name: str, title: str, captions: dict[str, PhotoText], config: Config
+    photos: Sequence[SourcePhoto], name: str, title: str, captions: Captions, config: Config
 ) -> tuple[PhotoPlan, ...]:
     """Give photos in capture order their numbers, file stems, outputs and texts."""
     count = len(photos)
@@ -106,7 +140,7 @@ def number_photos(
         stem = output_stem(name, number, count)
         date = photo.captured.date().isoformat() if photo.captured else ""
         text = photo_text(
-            captions.get(photo.path.name, PhotoText()),
+            captions.texts.get(photo.path.name, PhotoText()),
             photo.embedded,
             (config.text.alt, config.text.title_template),
             title=title,

@@ -66,9 +66,9 @@ def process(
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"cannot use {out_dir} as the output folder: it is a file, not a folder")
     found = find_candidates(source, config, exclude)
-    if not keep_deleted and not any(found):
+    if not keep_deleted and not (found.candidates or found.failures or found.skipped):
         # Nothing to publish: no folder, lock or empty manifest is left behind for it.
-        return RunResult((), (), (), 0, 0, time.perf_counter() - started, "")
+        return RunResult((), (), (), 0, 0, time.perf_counter() - started, "", set_aside=found.set_aside)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with output_lock(out_dir, config.run.wait):
@@ -101,16 +101,12 @@ class _Run:
         photos, results = self._render(plan, state, failures, warnings)
         markup = markup_block(results, self.config, plan.name)
         if self.publish:
-            state.settle(
-                [(plan.photo, result.outputs) for plan, result in zip(photos, results, strict=True)],
-                self.out_dir,
-                prune,
-            )
+            published = [(photo.photo, result.outputs) for photo, result in zip(photos, results, strict=True)]
+            state.settle(published, self.out_dir, prune, left_out={photo.content_hash for photo in plan.skipped})
             post_change, problems = self._write_texts(plan, results, markup)
             failures += problems
             if results:
                 warnings += self._install_templates()
-            if results:
                 state.published = PublishedSet(str(self.source.resolve()), plan.name, plan.title)
         if self.config.output.post_file and not results and self.publish:
             warnings.append(
@@ -130,6 +126,7 @@ class _Run:
             name=plan.name,
             title=plan.title,
             post_change=post_change,
+            set_aside=plan.set_aside,
         )
 
     def _render(

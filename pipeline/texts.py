@@ -17,10 +17,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .errors import ConfigError
-from .model import TEXT_FIELDS, PhotoResult, PhotoText, Problem
+from .model import TEXT_FIELDS, Captions, PhotoResult, PhotoText, Problem
 from .names import display_name
 
 CAPTIONS_FILE = "captions.toml"
+ORDER_KEY = "order"  # top level: file names published first, in this order
+SKIP_KEY = "skip"  # per photo: true leaves it out of everything published
 FIELDS = TEXT_FIELDS
 TEMPLATE_FIELDS = ("title", "number", "count", "filename", "date")
 MAX_TEXT = 1000  # characters kept of any one text; alt text is linted far below this
@@ -122,8 +124,9 @@ def photo_text(written: PhotoText, embedded: PhotoText, templates: tuple[str, st
 # captions.toml ------------------------------------------------------------------------------
 
 
-def load_captions(source: Path) -> dict[str, PhotoText]:
-    """What a person wrote in SOURCE/captions.toml, keyed by original file name ({} without one).
+def load_captions(source: Path) -> Captions:
+    """What a person wrote in SOURCE/captions.toml: texts keyed by original file name, the photos
+    marked `skip = true`, and the top-level `order` list (all empty without a file).
 
     A malformed file is a ConfigError that names the file and the line, so nothing is published
     with half of the captions silently missing.
@@ -132,7 +135,7 @@ def load_captions(source: Path) -> dict[str, PhotoText]:
     try:
         raw_bytes = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return Captions()
     except OSError as error:
         raise ConfigError(f"{path} cannot be read: {error.strerror or error}") from None
     try:
@@ -142,7 +145,12 @@ def load_captions(source: Path) -> dict[str, PhotoText]:
         raise ConfigError(f"{path} is not UTF-8 text; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
-    captions = {}
+    order = document.pop(ORDER_KEY, [])
+    if not isinstance(order, list) or not all(isinstance(name, str) for name in order):
+        raise ConfigError(
+            f'{path}, line {_line_of(text, ORDER_KEY)}: order must be a list of file names, ["a.jpg", ...]'
+        )
+    captions, skip = {}, set()
     for name, entry in document.items():
         where = f"{path}, line {_line_of(text, name)}"
         if not isinstance(entry, dict):
@@ -150,12 +158,19 @@ def load_captions(source: Path) -> dict[str, PhotoText]:
         for key, value in entry.items():
             if isinstance(value, dict):  # [IMG_1.jpg] unquoted is the table "IMG_1" holding a table "jpg"
                 raise ConfigError(f'{where}: put file names in quotes: ["{name}.{key}"]')
+            if key == SKIP_KEY:
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{where}: {name!r} skip must be true or false, got {value!r}")
+                continue
             if key not in FIELDS:
-                raise ConfigError(f"{where}: unknown key {key!r} for {name!r}; known: {', '.join(FIELDS)}")
+                known = ", ".join((*FIELDS, SKIP_KEY))
+                raise ConfigError(f"{where}: unknown key {key!r} for {name!r}; known: {known}")
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: {name!r} {key} must be text in quotes, got {value!r}")
         captions[name] = PhotoText(*(clean_text(entry.get(field, "")) for field in FIELDS))
-    return captions
+        if entry.get(SKIP_KEY) is True:
+            skip.add(name)
+    return Captions(captions, frozenset(skip), tuple(order))
 
 
 def _line_of(text: str, name: str) -> int:
@@ -246,15 +261,15 @@ def lint_alt(photos: list[tuple[str, str]]) -> list[tuple[str | None, str]]:
     return problems
 
 
-def alt_problems(photos: Sequence[PhotoResult], source: Path, written: dict[str, PhotoText]) -> list[Problem]:
+def alt_problems(photos: Sequence[PhotoResult], source: Path, captions: Captions) -> list[Problem]:
     """The alt-text lint as problems for stderr, plus captions.toml entries that match no photo."""
     problems = [
         Problem(source / filename if filename else source, message)
         for filename, message in lint_alt([(display_name(photo.source), photo.alt) for photo in photos])
     ]
     # A name that matches no photo would silently lose a person's text: usually a typo or a rename.
-    present = {photo.source.name for photo in photos}
-    for filename in sorted(set(written) - present):
+    present = {photo.source.name for photo in photos} | captions.skip
+    for filename in sorted((set(captions.texts) | set(captions.order)) - present):
         if (source / filename).exists():
             continue  # a photo that failed, or was left out: its own message says why
         problems.append(

@@ -194,7 +194,7 @@ def test_alt_lint_on_stderr(tmp_path: Path) -> None:
         '["gone.jpg"]\nalt = "a photo that was renamed"\n',
         encoding="utf-8",
     )
-    completed = run_gallery("process", folder, "--out", tmp_path / "out", "--alt", "", "-q")
+    completed = run_gallery("process", folder, "--out", tmp_path / "out", "--alt", "")
     assert completed.returncode == 0, completed.stderr
     lint = [line for line in completed.stderr.splitlines() if line.startswith("alt text: ")]
     assert any("kodak-dc240.jpg" in line and "is a file name" in line and "captions.toml" in line for line in lint)
