@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from .files import write_atomically
-from .model import Candidate, OutputFile, PhotoPlan, PhotoText, Placeholder, Role, SourcePhoto
+from .model import (
+    ANALYSIS_VERSION,
+    Analysis,
+    Candidate,
+    OutputFile,
+    PhotoPlan,
+    PhotoText,
+    Placeholder,
+    Role,
+    SourcePhoto,
+)
 
 STATE_FILE = ".gallery-state.json"
 JOURNAL_FILE = ".gallery-state.journal"
@@ -69,6 +79,7 @@ class State:
     outputs: dict[str, dict[str, OutputRecord]] = field(default_factory=dict)
     placeholders: dict[str, Placeholder] = field(default_factory=dict)
     published: PublishedSet | None = None
+    analyses: dict[str, Analysis] = field(default_factory=dict)  # content hash -> curation scores
 
     def known_photo(self, candidate: Candidate) -> SourcePhoto | None:
         """What the record knows of a file whose size and mtime have not changed since."""
@@ -98,7 +109,8 @@ class State:
         missing = frozenset(spec.key for spec in plan.specs) - {o.key for o in reused}
         placeholder = self.placeholders.get(plan.photo.content_hash)
         stale = placeholder is None or placeholder.key != plan.specs[-1].key
-        return Reuse(tuple(reused), tuple(renames), missing, bool(missing) or stale)
+        unscored = plan.photo.content_hash not in self.analyses
+        return Reuse(tuple(reused), tuple(renames), missing, bool(missing) or stale or unscored)
 
     def record_outputs(self, content_hash: str, outputs: Iterable[OutputFile]) -> None:
         self.outputs.setdefault(content_hash, {}).update({o.key: OutputRecord.of(o) for o in outputs})
@@ -136,6 +148,8 @@ class State:
             if not entry:
                 del self.outputs[content_hash]
         self.placeholders = {h: p for h, p in self.placeholders.items() if h in self.outputs}
+        known = {photo.content_hash for photo in self.sources.values()}
+        self.analyses = {h: a for h, a in self.analyses.items() if h in known or h in self.outputs}
 
 
 def _has_size(path: Path, size: int) -> bool:
@@ -164,6 +178,7 @@ def save_state(out_dir: Path, state: State) -> None:
         "outputs": {h: {key: vars(r) for key, r in records.items()} for h, records in state.outputs.items()},
         "placeholders": {h: vars(p) for h, p in state.placeholders.items()},
         "published": vars(state.published) if state.published else None,
+        "analyses": {"version": ANALYSIS_VERSION, "photos": {h: vars(a) for h, a in state.analyses.items()}},
     }
     # Compact on purpose: without `indent` json uses its C encoder, ~4x faster on the record of a
     # large set, which every run writes, even one that finds nothing to do. The records are flat
@@ -173,7 +188,9 @@ def save_state(out_dir: Path, state: State) -> None:
     (out_dir / JOURNAL_FILE).unlink(missing_ok=True)
 
 
-def journal_outputs(out_dir: Path, content_hash: str, outputs: Iterable[OutputFile], placeholder: Placeholder) -> None:
+def journal_outputs(
+    out_dir: Path, content_hash: str, outputs: Iterable[OutputFile], placeholder: Placeholder, analysis: Analysis | None
+) -> None:
     """Note one photo's finished outputs the moment they exist, one appended line each.
 
     The full record is written once, at the end of a run; a run killed before then would forget
@@ -181,7 +198,12 @@ def journal_outputs(out_dir: Path, content_hash: str, outputs: Iterable[OutputFi
     cut short by the kill is ignored when read.
     """
     records = {o.key: vars(OutputRecord.of(o)) for o in outputs}
-    entry = {"hash": content_hash, "outputs": records, "placeholder": vars(placeholder)}
+    entry = {
+        "hash": content_hash,
+        "outputs": records,
+        "placeholder": vars(placeholder),
+        "analysis": vars(analysis) if analysis else None,
+    }
     with (out_dir / JOURNAL_FILE).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry, sort_keys=True) + "\n")
 
@@ -198,6 +220,8 @@ def _replay_journal(out_dir: Path, state: State) -> None:
             state.outputs.setdefault(entry["hash"], {}).update(records)
             if entry.get("placeholder"):
                 state.placeholders[entry["hash"]] = Placeholder(**entry["placeholder"])
+            if entry.get("analysis"):
+                state.analyses[entry["hash"]] = Analysis(**entry["analysis"])
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
 
@@ -211,7 +235,15 @@ def _from_json(raw: dict[str, Any]) -> State:
         },
         placeholders={h: Placeholder(**p) for h, p in raw.get("placeholders", {}).items()},
         published=PublishedSet(**published) if published else None,
+        analyses=_analyses_from_json(raw.get("analyses")),
     )
+
+
+def _analyses_from_json(raw: Any) -> dict[str, Analysis]:
+    """Curation scores of an older meaning (another version) are scored again, not trusted."""
+    if not isinstance(raw, dict) or raw.get("version") != ANALYSIS_VERSION:
+        return {}
+    return {h: Analysis(**values) for h, values in raw["photos"].items()}
 
 
 def _sources_from_json(raw: dict[str, Any]) -> dict[str, SourcePhoto]:

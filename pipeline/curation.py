@@ -16,7 +16,8 @@ from operator import mul
 
 from PIL import Image, ImageChops
 
-VERSION = 1  # bump when scores change meaning, so cached analyses are recomputed
+from .model import Analysis
+
 WORK_EDGE = 320  # long edge scored: inputs 320-1280 px wide score within 4 % of each other
 TILES = 4  # a 4x4 grid; the sharpest quarter of tiles scores the photo (a sharp subject on bokeh is sharp)
 BLURRY_BELOW = 100.0  # absolute: sharp corpus photos score >= 181, Gaussian r2/r3 and 9-px motion blur <= 54
@@ -31,19 +32,6 @@ _DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))
 _CENTRED = [value - 128.0 for value in range(256)]  # undo ImageChops' offset
 _SQUARED = [(value - 128.0) ** 2 for value in range(256)]
 _DCT = tuple(tuple(math.cos(math.pi * (2 * x + 1) * u / 64) for x in range(32)) for u in range(8))
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What curation keeps of a photo; plain numbers and strings, so `dataclasses.asdict` is its cache record."""
-
-    phash: str  # 64-bit perceptual hash, 16 hex digits
-    sharpness: float  # variance of second differences at WORK_EDGE px; higher is sharper
-    mean: float  # mean luminance, 0..1
-    shadows: float  # fraction of pixels clipped black (luma <= 5)
-    highlights: float  # fraction with a channel clipped white (>= 250)
-    p98: float  # luminance of the brightest 2 %, 0..1: "dark" when even that is below mid-grey
-    exposure: str  # "dark", "bright" or ""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ data and reports it as missing instead of failing, because the pixels of such a 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 import warnings
@@ -87,8 +88,9 @@ class FileMetadata:
         return model if model.casefold().startswith(make.casefold().split(" ")[0]) else f"{make} {model}".strip()
 
     def serial(self) -> str:
-        """The camera body's serial number, if the EXIF has one."""
-        return _text(ifd(self.exif, EXIF_IFD).get(BODY_SERIAL_NUMBER))
+        """A digest of the camera body's serial number ("" without one): enough to match
+        `time.offsets`, and the number itself is never kept, not even in the record."""
+        return serial_digest(_text(ifd(self.exif, EXIF_IFD).get(BODY_SERIAL_NUMBER)))
 
     def titles(self) -> tuple[object, ...]:
         """Where a title may be: XMP dc:title, IPTC ObjectName."""
@@ -167,6 +169,10 @@ def _read_iptc(image: Image.Image) -> dict[tuple[int, int], list[bytes]]:
         values = value if isinstance(value, list) else [value]
         found[key] = [v for v in values if isinstance(v, bytes)]
     return found
+
+
+def serial_digest(serial: str) -> str:
+    return hashlib.blake2b(serial.strip().casefold().encode(), digest_size=8).hexdigest() if serial.strip() else ""
 
 
 def _text(value: object) -> str:

@@ -74,7 +74,7 @@ class SourcePhoto:
     captured: datetime | None  # clock-corrected once the plan has applied time.offsets
     embedded: PhotoText = field(default_factory=PhotoText)  # description and title written into the file
     camera: str = ""  # "Make Model" as the EXIF says, for clock offsets and review
-    serial: str = ""  # the body's serial number: never published, used only to match time.offsets
+    serial: str = ""  # a digest of the body's serial number, only to match time.offsets
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,22 @@ class Placeholder:
     color: str
     lqip: str
     key: str
+
+
+ANALYSIS_VERSION = 1  # bump when curation's scores change meaning, so cached analyses are made again
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What curation keeps of a photo; plain numbers and strings, so `dataclasses.asdict` is its cache record."""
+
+    phash: str  # 64-bit perceptual hash, 16 hex digits
+    sharpness: float  # variance of second differences at WORK_EDGE px; higher is sharper
+    mean: float  # mean luminance, 0..1
+    shadows: float  # fraction of pixels clipped black (luma <= 5)
+    highlights: float  # fraction with a channel clipped white (>= 250)
+    p98: float  # luminance of the brightest 2 %, 0..1: "dark" when even that is below mid-grey
+    exposure: str  # "dark", "bright" or ""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from .cache import State
 from .config import Config
 from .errors import PhotoError
 from .markup import photo_markdown
+from .metadata import serial_digest
 from .model import (
     Candidate,
     Captions,
@@ -42,8 +43,9 @@ from .texts import load_captions, photo_text
 # Bump when a code change alters output bytes for the same settings, so caches re-render.
 RENDER_VERSION = 5
 # Settings sections that never change an output's bytes: where files go and what they are called,
-# texts and markup, scheduling, input limits and watch mode. Every other section enters the keys.
-NOT_IN_OUTPUT_BYTES = frozenset({"output", "text", "markup", "run", "watch", "limits"})
+# texts and markup, scheduling, input limits, watch mode and clock corrections (which change order
+# and numbers, not pixels). Every other section enters the keys.
+NOT_IN_OUTPUT_BYTES = frozenset({"output", "text", "markup", "run", "watch", "limits", "time"})
 # Settings that decide which outputs exist and their pixel sizes: they reach a key through the
 # output's role, format, size and cascade chain, not as values (so adding a width re-renders only
 # what is cascaded from it).
@@ -96,11 +98,13 @@ def _clock_corrected(photo: SourcePhoto, offsets: tuple[tuple[str, str], ...]) -
     Model", the model alone, or the serial number, case-insensitively)."""
     if photo.captured is None or not offsets:
         return photo
-    camera, serial = photo.camera.casefold(), photo.serial.casefold()
+    camera = photo.camera.casefold()
 
     def matches(name: str) -> bool:
+        if photo.serial and serial_digest(name) == photo.serial:
+            return True
         name = name.casefold()
-        return name in (camera, serial) or camera.endswith(f" {name}")  # "Make Model", or the model alone
+        return name == camera or camera.endswith(f" {name}")  # "Make Model", or the model alone
 
     offset = next((value for name, value in offsets if name.strip() and matches(name.strip())), None)
     if offset is None:

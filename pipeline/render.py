@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from . import formats, jpeg_segments
+from . import curation, formats, jpeg_segments
 from .colour import apply_orientation, flatten, normalise_mode, to_output_colour
 from .config import Config
 from .errors import PhotoError
@@ -23,7 +23,7 @@ from .exif_policy import published_exif
 from .files import write_atomically
 from .ingest import open_image
 from .metadata import read_metadata, swaps_axes
-from .model import OutputFile, OutputSpec, Placeholder, SourcePhoto
+from .model import Analysis, OutputFile, OutputSpec, Placeholder, SourcePhoto
 from .placeholder import make_placeholder
 from .watermark import make_mark, stamp
 
@@ -53,6 +53,7 @@ class RenderResult:
     error: str | None = None
     warnings: tuple[str, ...] = ()
     placeholder: Placeholder | None = None
+    analysis: Analysis | None = None
 
 
 def render(job: RenderJob) -> RenderResult:
@@ -64,7 +65,7 @@ def render(job: RenderJob) -> RenderResult:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            outputs, notes, placeholder = _render(job)
+            outputs, notes, placeholder, analysis = _render(job)
         except PhotoError as error:
             return RenderResult(job.photo, error=str(error))
         except MemoryError:
@@ -72,7 +73,7 @@ def render(job: RenderJob) -> RenderResult:
         except Exception as error:  # damaged data makes decoders raise almost anything (fuzzing found TypeError)
             return RenderResult(job.photo, error=f"cannot decode image data: {_plain(error)}")
     decoder_notes = dict.fromkeys(f"decoder warning: {warning.message}" for warning in caught)
-    return RenderResult(job.photo, outputs, warnings=(*notes, *decoder_notes), placeholder=placeholder)
+    return RenderResult(job.photo, outputs, (), (*notes, *decoder_notes), placeholder, analysis)
 
 
 def _plain(error: BaseException) -> str:
@@ -82,7 +83,7 @@ def _plain(error: BaseException) -> str:
     return text
 
 
-def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Placeholder]:
+def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Placeholder, Analysis]:
     config, specs = job.config, job.specs
     largest = specs[0]
     with open_image(job.photo.path, config) as image:
@@ -134,8 +135,9 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
         for output in written:  # a photo comes out whole or not at all (e.g. the disk filled up)
             output.path.unlink(missing_ok=True)
         raise
-    # `current` is now the smallest output: the placeholder costs a resize of a few hundred pixels.
-    return tuple(written), tuple(notes), make_placeholder(current, config.metadata.background, specs[-1].key)
+    # `current` is now the smallest output: placeholder and curation scores cost no second decode.
+    placeholder = make_placeholder(current, config.metadata.background, specs[-1].key)
+    return tuple(written), tuple(notes), placeholder, curation.analyse(current)
 
 
 def _publishable_as_is(

@@ -158,6 +158,8 @@ class _Run:
                     state.record_outputs(result.photo.content_hash, result.outputs)
                 if result.placeholder is not None:
                     state.placeholders[result.photo.content_hash] = result.placeholder
+                if result.analysis is not None:
+                    state.analyses[result.photo.content_hash] = result.analysis
             if broken:
                 kept = [p.photo for p in photos if p.photo.content_hash not in broken]
                 photos = number_photos(kept, plan.name, plan.title, plan.captions, self.config)
@@ -215,7 +217,9 @@ class _Run:
     def _journal(self, result: RenderResult) -> None:
         """Record each photo's outputs as soon as it is rendered, so a killed run loses no finished work."""
         if result.outputs and result.placeholder is not None and self._published_here(result.outputs):
-            journal_outputs(self.out_dir, result.photo.content_hash, result.outputs, result.placeholder)
+            journal_outputs(
+                self.out_dir, result.photo.content_hash, result.outputs, result.placeholder, result.analysis
+            )
 
     def _write_texts(self, plan: Plan, results: list[PhotoResult], markup: str) -> tuple[str, list[Problem]]:
         """Write the manifest and the post's block, each atomically, once per run; say what became

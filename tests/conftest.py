@@ -57,10 +57,24 @@ def exiftool():
     binary = require_tool("exiftool", "libimage-exiftool-perl")
 
     def read(*paths: Path, args: tuple[str, ...] = ("-a", "-G1", "-s")) -> list[dict]:
-        result = subprocess.run(
-            [binary, "-j", "-n", *args, *map(str, paths)], capture_output=True, text=True, check=False
-        )
-        return json.loads(result.stdout or "[]")
+        """One record per file, in the order given; a file exiftool gives no record for fails the test."""
+        if not paths:
+            pytest.fail("exiftool was given no file to read: the check would check nothing")
+        names = list(map(str, paths))
+        result = subprocess.run([binary, "-j", "-n", *args, *names], capture_output=True, text=True, check=False)
+        try:
+            rows = json.loads(result.stdout) if result.stdout.strip() else []
+        except json.JSONDecodeError as error:
+            pytest.fail(
+                f"exiftool printed no JSON ({error}); exit {result.returncode}; stderr: {result.stderr.strip()}"
+            )
+        unread = [name for name in names if name not in {row.get("SourceFile") for row in rows}]
+        if len(rows) < len(paths) or unread:
+            pytest.fail(
+                f"exiftool gave {len(rows)} records for {len(paths)} files (exit {result.returncode}); "
+                f"no record for {unread}; stderr: {result.stderr.strip() or '(empty)'}"
+            )
+        return rows
 
     return read
 

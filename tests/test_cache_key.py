@@ -104,6 +104,7 @@ CHANGES: dict[tuple[str, str], tuple[object, Affects] | None] = {
     ("run", "force"): (True, ALL),  # asked for: everything again
     ("run", "quiet"): (False, NONE),
     ("run", "wait"): (5, NONE),
+    ("time", "offsets"): ((("EASTMAN KODAK COMPANY KODAK DC240 ZOOM DIGITAL CAMERA", "+01:00"),), NONE),
     ("watch", "settle"): (0.5, NONE),
     ("watch", "poll"): (True, NONE),
     ("watch", "keep_deleted"): (True, NONE),

@@ -23,10 +23,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from pipeline.lock import HOLDER_FILE, LOCK_FILE
+
 from .conftest import FIXTURES, REPO, require_tool, run_gallery, unavailable
 
 PHOTOS = sorted((FIXTURES / "orientation").glob("*.jpg"))  # 12 distinct real photos, ~350 KB each
 FEW = 3
+SOME = 6  # a batch of about 3 s with one job: time for a second Ctrl-C
 OUTPUTS_PER_PHOTO = 5  # main JPEG, three WebP widths, thumbnail (every fixture is 1800x1200)
 
 
@@ -93,8 +96,23 @@ def _check_complete(out: Path, count: int) -> None:
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
+def _check_rerun(completed: subprocess.CompletedProcess, photos: int, failed: tuple[str, ...] = ()) -> str:
+    """A run after a crash: exit 0, or 1 naming exactly the bad files; no traceback; the summary counts
+    every photo. Returns the summary line."""
+    assert completed.returncode == (1 if failed else 0), completed.stderr
+    assert "Traceback" not in completed.stderr, completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert sorted(Path(line.split(": ")[1]).name for line in errors) == sorted(failed), completed.stderr
+    summary = completed.stderr.splitlines()[-1]
+    assert summary.startswith(f"{photos + len(failed)} photos: ") and f" {len(failed)} failed;" in summary, summary
+    assert len(completed.stdout.splitlines()) == photos
+    return summary
+
+
 def test_sigkill_mid_run_then_rerun_completes_and_keeps_finished_work(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    # A bad file as well: the re-run must still fail it, and it alone (it sorts last: the others keep their numbers).
+    shutil.copy(FIXTURES / "edge" / "truncated_jpeg.jpg", photos / "zz-cut.jpg")
     before = _hashes(photos)
     run = _gallery("process", photos, "--out", out, "--name", "k", "--jobs", "2", stdout=subprocess.DEVNULL)
     try:
@@ -105,11 +123,11 @@ def test_sigkill_mid_run_then_rerun_completes_and_keeps_finished_work(photos: Pa
     assert run.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     finished = _complete_photos(out)
     identity = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.glob("k-*") if not p.name.startswith(".")}
-    # The lock file still names the killed run; the next run takes the lock over.
-    assert (out / ".gallery.lock").read_text().strip() == str(run.pid)
+    # The holder file still names the killed run (its lock died with it); the next run takes over.
+    assert (out / HOLDER_FILE).read_text().strip() == str(run.pid)
     rerun = run_gallery("process", photos, "--out", out, "--name", "k", "--wait", "30")
-    assert rerun.returncode == 0, rerun.stderr
-    assert len(rerun.stdout.splitlines()) == len(PHOTOS)
+    _check_rerun(rerun, len(PHOTOS), failed=("zz-cut.jpg",))
+    assert "zz-cut.jpg: cannot decode image data: the file is truncated" in rerun.stderr
     _check_complete(out, len(PHOTOS))
     kept = {
         stem
@@ -126,22 +144,64 @@ def test_sigkill_mid_run_then_rerun_completes_and_keeps_finished_work(photos: Pa
     assert _hashes(photos) == before, "originals must never be modified"
 
 
+def test_second_ctrl_c_abandons_the_watch_batch_with_exit_130(tmp_path: Path) -> None:
+    """The first Ctrl-C lets `gallery watch` finish its batch; a second one abandons it: exit 130, no
+    traceback, no block, and the next run completes the set, keeping what was finished."""
+    out, log, photos = tmp_path / "out", tmp_path / "watch.log", tmp_path / "uploads"
+    photos.mkdir()
+    for photo in PHOTOS[:SOME]:
+        shutil.copy(photo, photos / photo.name)
+    with log.open("w") as errors:
+        watch = _gallery(
+            *("watch", photos, "--out", out, "--name", "k", "--jobs", "1", "--settle", "0.2"),
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            start_new_session=True,  # Ctrl-C in a terminal signals the whole process group
+        )
+    try:
+        _poll(lambda: _complete_photos(out) or watch.poll() is not None, what="the batch's first photo")
+        os.killpg(watch.pid, signal.SIGINT)
+        _poll(lambda: "SIGINT: stopping" in log.read_text() or watch.poll() is not None, what="the first Ctrl-C")
+        assert watch.poll() is None, f"the batch ended before the second Ctrl-C\n{log.read_text()}"
+        os.killpg(watch.pid, signal.SIGINT)
+        stdout, _ = watch.communicate(timeout=120)
+    finally:
+        watch.kill()
+        watch.wait()
+    stderr = log.read_text()
+    assert watch.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert stdout == "", "an abandoned batch prints no block"
+    finished = _complete_photos(out)
+    assert 0 < len(finished) < SOME, f"the batch was abandoned part-way\n{stderr}"
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    rerun = run_gallery("process", photos, "--out", out, "--name", "k", "--wait", "30")
+    summary = _check_rerun(rerun, SOME)
+    assert f"{SOME - len(finished)} processed, {len(finished)} unchanged" in summary, summary
+    _check_complete(out, SOME)
+
+
 def test_second_run_on_the_same_output_is_refused_while_the_first_finishes(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = _gallery("process", photos, "--out", out, "--name", "k", "--jobs", "1", stdout=subprocess.PIPE, text=True)
+    first = _gallery(
+        *("process", photos, "--out", out, "--name", "k", "--jobs", "1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        _poll(lambda: (out / ".gallery.lock").is_file() and (out / ".gallery.lock").read_text() == str(first.pid))
+        _poll(lambda: (out / HOLDER_FILE).is_file() and (out / HOLDER_FILE).read_text() == str(first.pid))
         second = run_gallery("process", photos, "--out", out, "--name", "k")
         assert first.poll() is None, "the first run ended too early for this test"
         assert second.returncode == 2
         assert second.stdout == ""
         assert f"another gallery run (pid {first.pid}) is writing to {out}" in second.stderr
         assert "--wait" in second.stderr
-        stdout, _ = first.communicate(timeout=300)
+        stdout, stderr = first.communicate(timeout=300)
     finally:
         first.kill()
-    assert first.returncode == 0
-    assert len(stdout.splitlines()) == len(PHOTOS)
+    _check_rerun(subprocess.CompletedProcess(first.args, first.returncode, stdout, stderr), len(PHOTOS))
     _check_complete(out, len(PHOTOS))
 
 
@@ -151,9 +211,9 @@ def _lock_held_by_helper(out: Path) -> Iterator[subprocess.Popen]:
     out.mkdir(parents=True, exist_ok=True)
     code = (
         "import fcntl, os, sys\n"
-        f"handle = open({str(out / '.gallery.lock')!r}, 'a+')\n"
+        f"handle = open({str(out / LOCK_FILE)!r}, 'a+')\n"
         "fcntl.flock(handle, fcntl.LOCK_EX)\n"
-        "handle.truncate(0); handle.write(str(os.getpid())); handle.flush()\n"
+        f"open({str(out / HOLDER_FILE)!r}, 'w').write(str(os.getpid()))\n"
         "print('held', flush=True)\n"
         "sys.stdin.read()\n"
     )
@@ -174,13 +234,16 @@ def test_wait_queues_behind_the_lock_holder(few_photos: Path, tmp_path: Path) ->
         assert f"(pid {holder.pid})" in refused.stderr and "waited 1 s" in refused.stderr
         assert not list(out.glob("k-*")), "a refused run writes nothing"
         waiting = _gallery(
-            "process", few_photos, "--out", out, "--name", "k", "--wait", "120", stdout=subprocess.PIPE, text=True
+            *("process", few_photos, "--out", out, "--name", "k", "--wait", "120"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         with pytest.raises(subprocess.TimeoutExpired):
             waiting.wait(timeout=3)  # cannot finish while the lock is held, however long that is
-    stdout, _ = waiting.communicate(timeout=300)
-    assert waiting.returncode == 0
-    assert len(stdout.splitlines()) == FEW
+    # The holder was killed: the waiting run takes the lock and completes.
+    stdout, stderr = waiting.communicate(timeout=300)
+    _check_rerun(subprocess.CompletedProcess(waiting.args, waiting.returncode, stdout, stderr), FEW)
     _check_complete(out, FEW)
 
 
@@ -249,7 +312,7 @@ def test_full_disk_gives_a_clear_error_and_leaves_nothing_partial(few_photos: Pa
         # Once there is room again, a re-run completes the set.
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
         completed = run_gallery("process", few_photos, "--out", out, "--name", "k")
-        assert completed.returncode == 0, completed.stderr
+        _check_rerun(completed, FEW)
         _check_complete(out, FEW)
     assert _hashes(few_photos) == before
 
