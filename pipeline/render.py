@@ -73,7 +73,7 @@ def render(job: RenderJob) -> RenderResult:
         except Exception as error:  # damaged data makes decoders raise almost anything (fuzzing found TypeError)
             return RenderResult(job.photo, error=f"cannot decode image data: {_plain(error)}")
     decoder_notes = dict.fromkeys(f"decoder warning: {warning.message}" for warning in caught)
-    return RenderResult(job.photo, outputs, (), (*notes, *decoder_notes), placeholder, analysis)
+    return RenderResult(job.photo, outputs, None, (*notes, *decoder_notes), placeholder, analysis)
 
 
 def _plain(error: BaseException) -> str:
