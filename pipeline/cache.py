@@ -120,15 +120,18 @@ class State:
         published: list[tuple[SourcePhoto, tuple[OutputFile, ...]]],
         out_dir: Path,
         prune: bool,
-        left_out: frozenset[str] | set[str] = frozenset(),
+        left_out: Iterable[SourcePhoto] = (),
     ) -> None:
         """Bring the record in line with what a run published.
 
         Sources no longer in the set are forgotten; records whose file now belongs to another output
         are dropped. Outputs no current photo needs stay on disk and in the record, unless `prune`
-        removes them; those of photos `left_out` on purpose (captions.toml's `skip`) always go.
+        removes them; those of photos `left_out` on purpose (captions.toml's `skip`) always go, while
+        what is known of those photos themselves (header, curation scores) stays for review.
         """
-        current = {str(photo.path.resolve()) for photo, _ in published}
+        left_out = list(left_out)
+        skipped = {photo.content_hash for photo in left_out}
+        current = {str(photo.path.resolve()) for photo, _ in published} | {str(p.path.resolve()) for p in left_out}
         self.sources = {path: photo for path, photo in self.sources.items() if path in current}
         claimed: dict[str, tuple[str, str]] = {}
         for photo, outputs in published:
@@ -142,7 +145,7 @@ class State:
                     continue
                 if owner is not None:
                     del entry[key]
-                elif prune or content_hash in left_out:
+                elif prune or content_hash in skipped:
                     (out_dir / entry[key].file).unlink(missing_ok=True)
                     del entry[key]
             if not entry:

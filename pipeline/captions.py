@@ -15,6 +15,7 @@ from .config import Config
 from .files import write_text_if_changed
 from .model import PhotoPlan, PhotoText, Problem
 from .plan import make_plan
+from .review import ReviewedPhoto, review
 from .texts import CAPTIONS_FILE, captions_entry, merge_captions
 
 
@@ -28,20 +29,26 @@ class CaptionsUpdate:
     problems: tuple[Problem, ...]
 
 
-def update_captions(source: Path, config: Config, write: bool = True) -> CaptionsUpdate:
+def update_captions(source: Path, config: Config, write: bool = True, skip_suggested: bool = False) -> CaptionsUpdate:
     """Add an entry per photo not yet in SOURCE/captions.toml; raise ConfigError if the file is malformed.
 
-    The output folder's record (read, never written here) spares reading headers it already knows.
-    Without `write` (a dry run), or without any photo, nothing is written.
+    The output folder's record (read, never written here) spares reading headers it already knows,
+    and its curation scores give each new entry a note on its burst and flags. With `skip_suggested`
+    the photos are rendered first (as `gallery review` does), and new entries for the frames review
+    does not suggest get `skip = true`. Without `write` (a dry run), or without any photo, nothing
+    is written.
     """
     path = source / CAPTIONS_FILE
     plan = make_plan(source, config, load_state(Path(config.output.dir)))
+    curated = {photo.source.name: photo for photo in review(source, config, render=skip_suggested).photos}
     written = plan.captions.texts
     new = [photo for photo in plan.photos if photo.photo.path.name not in written]
-    entries = [
-        (photo.photo.path.name, captions_entry(photo.photo.path.name, photo.photo.embedded, _note(photo, plan.photos)))
-        for photo in new
-    ]
+    entries = []
+    for photo in new:
+        name = photo.photo.path.name
+        found = curated.get(name)
+        skip = skip_suggested and found is not None and _not_suggested(found)
+        entries.append((name, captions_entry(name, photo.photo.embedded, _note(photo, plan.photos, found), skip)))
     existing = path.read_bytes().decode("utf-8") if path.exists() else None
     text = merge_captions(existing, entries)
     if write and plan.photos and text != existing:
@@ -55,7 +62,19 @@ def update_captions(source: Path, config: Config, write: bool = True) -> Caption
     return CaptionsUpdate(path, added, len(written), len(plan.photos), missing, plan.failures)
 
 
-def _note(photo: PhotoPlan, photos: tuple[PhotoPlan, ...]) -> str:
-    """`photo 3 of 7, taken 2008-10-22 14:32, 640x480`: which photo an entry is, at a glance."""
+def _note(photo: PhotoPlan, photos: tuple[PhotoPlan, ...], found: ReviewedPhoto | None) -> str:
+    """`photo 3 of 7, taken 2008-10-22 14:32, 640x480; burst with B.jpg; blurry`: which photo an
+    entry is, and what review found, at a glance."""
     taken = f", taken {photo.photo.captured:%Y-%m-%d %H:%M}" if photo.photo.captured else ""
-    return f"photo {photo.number} of {len(photos)}{taken}, {photo.photo.width}x{photo.photo.height}"
+    note = f"photo {photo.number} of {len(photos)}{taken}, {photo.photo.width}x{photo.photo.height}"
+    if found is not None and found.burst:
+        note += f"; burst with {', '.join(found.burst)}"
+        note += "; the one review suggests" if found.pick else ""
+    if found is not None and found.flags:
+        note += f"; {', '.join(found.flags)}"
+    return note
+
+
+def _not_suggested(found: ReviewedPhoto) -> bool:
+    """A frame of a burst other than its pick, or a blurry photo."""
+    return (bool(found.burst) and not found.pick) or "blurry" in found.flags

@@ -9,6 +9,7 @@ one line printed says what to report), 130 interrupted.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 import threading
 import warnings
@@ -44,6 +45,9 @@ from .report import (
     report_run,
     run_json,
 )
+from .review import as_json as review_json
+from .review import review
+from .review import table as review_table
 from .run import STDOUT, process
 from .watch import stop_on_signals, watch
 
@@ -158,6 +162,20 @@ def captions_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the entries that would be added; write nothing.")
     ] = False,
+    skip_suggested: Annotated[
+        bool,
+        typer.Option(
+            "--skip-suggested",
+            help="Render and review first; new entries for burst frames other than the pick, and for blurry "
+            "photos, get skip = true.",
+        ),
+    ] = False,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out", "-o", metavar="DIR", help="Output folder whose record holds the review (default: output.dir)."
+        ),
+    ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Write or extend SOURCE/captions.toml: one entry per photo for alt text, title and caption.
@@ -167,9 +185,9 @@ def captions_command(
     Fill in `alt` (what the photo shows), then run `gallery process` again: only the Markdown and
     the manifest change, no image is rendered again.
     """
-    config = build_config(config_file)
+    config = build_config(config_file, output__dir=out)
     try:
-        update = update_captions(source, config, write=not dry_run)
+        update = update_captions(source, config, write=not dry_run, skip_suggested=skip_suggested)
     except GalleryError as error:
         fail(error)
     for problem in update.problems:
@@ -185,6 +203,41 @@ def captions_command(
     if update.missing_alt:
         typer.echo(f"{len(update.missing_alt)} photos have no alt text yet: fill in `alt` in {update.path}", err=True)
     typer.echo(str(update.path))
+
+
+@command("review")
+def review_command(
+    source: Annotated[Path, typer.Argument(metavar="PHOTOS", help="Folder of photos to choose from.")],
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", metavar="DIR", help="Output folder of the image set (default: output.dir)."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(metavar="NAME", help="File-name stem (default: the name the set was published under).")
+    ] = None,
+    as_json: JsonOption = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """List every photo with what curation found: bursts, blurry or badly exposed frames, a pick per burst.
+
+    Photos are rendered as `gallery process` would (nothing is published); the scores are kept, so
+    a second review of an unchanged folder is immediate. Nothing is ever left out on its own: mark
+    photos `skip = true` in captions.toml (`gallery captions --skip-suggested` writes the suggestions).
+
+    Example: gallery review ./photos --out site/assets/img
+    """
+    config = build_config(config_file, output__dir=out, output__name=name)
+    try:
+        reviewed = review(source, config)
+    except GalleryError as error:
+        fail(error)
+    for failure in reviewed.failures:
+        typer.echo(f"error: {failure}", err=True)
+    if as_json:
+        typer.echo(json.dumps(review_json(reviewed), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(review_table(reviewed), nl=False)
+    raise typer.Exit(1 if reviewed.failures else 0)
 
 
 @command("preview")

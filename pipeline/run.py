@@ -102,7 +102,7 @@ class _Run:
         markup = markup_block(results, self.config, plan.name)
         if self.publish:
             published = [(photo.photo, result.outputs) for photo, result in zip(photos, results, strict=True)]
-            state.settle(published, self.out_dir, prune, left_out={photo.content_hash for photo in plan.skipped})
+            state.settle(published, self.out_dir, prune, left_out=plan.skipped)
             post_change, problems = self._write_texts(plan, results, markup)
             failures += problems
             if results:

@@ -203,10 +203,11 @@ CAPTIONS_HEADER = """\
 """
 
 
-def captions_entry(name: str, known: PhotoText, note: str) -> str:
-    """One `["file.jpg"]` table, pre-filled with what is known."""
+def captions_entry(name: str, known: PhotoText, note: str, skip: bool = False) -> str:
+    """One `["file.jpg"]` table, pre-filled with what is known; `skip = true` when asked to leave it out."""
     lines = [f"[{toml_string(name)}]  # {note}" if note else f"[{toml_string(name)}]"]
     lines += [f"{field} = {toml_string(getattr(known, field))}" for field in FIELDS]
+    lines += [f"{SKIP_KEY} = true"] if skip else []
     return "\n".join(lines) + "\n"
 
 
