@@ -1,0 +1,151 @@
+"""Curating an event: bursts grouped, soft frames flagged and never suggested, skip and order in
+captions.toml, several cameras' clocks on one timeline, and a phone's videos and sidecars set aside."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageFile, ImageFilter
+
+import pipeline
+from pipeline.config import load_config
+from pipeline.review import review
+
+from .conftest import fixture_photo, run_gallery
+
+
+def shoot(image: Image.Image, path: Path, when: str, sub: str = "00", model: str = "COOLPIX P6000") -> None:
+    """Save a frame with the capture time (and sub-seconds) a camera would write."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "NIKON", model
+    exif.get_ifd(0x8769)[0x9003] = when
+    exif.get_ifd(0x8769)[0x9291] = sub
+    image.save(path, quality=92, exif=exif)
+
+
+@pytest.fixture(scope="module")
+def event(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A burst of three frames (one shifted, one blurred) a fraction of a second apart, a different
+    photo a second later, and the burst's scene again, recropped, five minutes later."""
+    folder = tmp_path_factory.mktemp("event") / "photos"
+    folder.mkdir()
+    base = Image.open(fixture_photo("DSCN0010.jpg")).convert("RGB")
+    w, h = base.size
+    shoot(base, folder / "burst-1.jpg", "2024:06:23 10:00:00", "10")
+    shoot(base.crop((8, 6, w, h)).resize((w, h)), folder / "burst-2.jpg", "2024:06:23 10:00:00", "40")
+    shoot(base.filter(ImageFilter.GaussianBlur(3)), folder / "burst-3.jpg", "2024:06:23 10:00:00", "70")
+    other = Image.open(fixture_photo("kodak-dc240.jpg")).convert("RGB")
+    shoot(other, folder / "other.jpg", "2024:06:23 10:00:01")
+    shoot(base.crop((20, 15, w - 20, h - 15)).resize((w, h)), folder / "later.jpg", "2024:06:23 10:05:00")
+    return folder
+
+
+def copy_of(folder: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "photos"
+    shutil.copytree(folder, target)
+    return target
+
+
+def test_review_groups_bursts_and_never_suggests_a_blurred_frame(event: Path, tmp_path: Path) -> None:
+    completed = run_gallery("review", copy_of(event, tmp_path), "--out", tmp_path / "out", "--json")
+    assert completed.returncode == 0, completed.stderr
+    photos = {p["source"]: p for p in json.loads(completed.stdout)["photos"]}
+    assert set(photos) == {"burst-1.jpg", "burst-2.jpg", "burst-3.jpg", "other.jpg", "later.jpg"}
+    burst = {name for name, p in photos.items() if p["group"] is not None}
+    assert burst == {"burst-1.jpg", "burst-2.jpg", "burst-3.jpg"}, "same scene minutes later is no burst"
+    assert len({photos[name]["group"] for name in burst}) == 1
+    assert photos["burst-3.jpg"]["flags"] == ["blurry"] and not photos["burst-3.jpg"]["pick"]
+    assert [name for name in burst if photos[name]["pick"]] in (["burst-1.jpg"], ["burst-2.jpg"])
+    assert all(photos[name]["flags"] == [] for name in ("burst-1.jpg", "burst-2.jpg", "other.jpg", "later.jpg"))
+    assert not any(p["published"] or p["skipped"] for p in photos.values())
+    table = run_gallery("review", tmp_path / "photos", "--out", tmp_path / "out")
+    assert "burst-3.jpg" in table.stdout and "blurry" in table.stdout and "pick" in table.stdout
+
+
+def test_a_second_review_of_an_unchanged_folder_decodes_nothing(
+    event: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = copy_of(event, tmp_path)
+    config = load_config(output__dir=str(tmp_path / "out"), run__jobs=1, run__quiet=True)
+    first = review(source, config)
+    decodes = []
+    load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decodes.append(self) or load(self))
+    second = review(source, config)
+    assert decodes == [], "scores come from the record"
+    assert second.photos == first.photos
+
+
+def test_captions_notes_review_and_skips_only_when_asked(event: Path, tmp_path: Path) -> None:
+    source, out = copy_of(event, tmp_path), tmp_path / "out"
+    assert run_gallery("captions", source, "--out", out).returncode == 0
+    plain = (source / "captions.toml").read_text(encoding="utf-8")
+    assert "skip = true" not in plain, "nothing is skipped unless asked"
+    (source / "captions.toml").unlink()
+    assert run_gallery("captions", source, "--out", out, "--skip-suggested").returncode == 0
+    written = (source / "captions.toml").read_text(encoding="utf-8")
+    entries = {block.split("]")[0].strip('["'): block for block in written.split("\n[")[1:]}
+    assert "burst with burst-2.jpg, burst-3.jpg" in entries["burst-1.jpg"] or "burst with" in entries["burst-2.jpg"]
+    assert "blurry" in entries["burst-3.jpg"] and "skip = true" in entries["burst-3.jpg"]
+    skipped = {name for name, block in entries.items() if "skip = true" in block}
+    assert len(skipped & {"burst-1.jpg", "burst-2.jpg"}) == 1 and "burst-3.jpg" in skipped
+    assert not skipped & {"other.jpg", "later.jpg"}
+
+
+def test_skip_leaves_a_photo_out_and_removes_its_outputs(event: Path, tmp_path: Path) -> None:
+    source, out = copy_of(event, tmp_path), tmp_path / "out"
+    post = tmp_path / "post.md"
+    first = run_gallery("process", source, "--out", out, "--name", "e", "--post-file", post, "--json")
+    assert first.returncode == 0 and len(json.loads(first.stdout)["photos"]) == 5
+    (source / "captions.toml").write_text(
+        'order = ["later.jpg"]\n\n["burst-3.jpg"]\nskip = true\n\n["other.jpg"]\nalt = "A boat"\n', encoding="utf-8"
+    )
+    again = run_gallery("process", source, "--out", out, "--name", "e", "--post-file", post, "--json")
+    assert again.returncode == 0, again.stderr
+    photos = json.loads(again.stdout)["photos"]
+    assert [Path(p["source"]).name for p in photos] == ["later.jpg", "burst-1.jpg", "burst-2.jpg", "other.jpg"]
+    manifest = json.loads((out / "e.json").read_text())
+    assert [p["source"] for p in manifest["photos"]] == ["later.jpg", "burst-1.jpg", "burst-2.jpg", "other.jpg"]
+    assert not list(out.glob("e-05*")), "the fifth photo's outputs from the first run are gone"
+    published = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert published == {o["file"] for p in manifest["photos"] for o in p["outputs"]} | {"e.json"}
+    assert post.read_text().count("![") == 4 and "![A boat]" in post.read_text()
+    status = {
+        p["source"]: p for p in json.loads(run_gallery("review", source, "--out", out, "--json").stdout)["photos"]
+    }
+    assert status["burst-3.jpg"]["skipped"] and status["burst-3.jpg"]["number"] is None
+    assert status["later.jpg"]["published"] and status["later.jpg"]["number"] == 1
+
+
+def test_camera_clock_offsets_put_two_cameras_on_one_timeline(tmp_path: Path) -> None:
+    source = tmp_path / "photos"
+    source.mkdir()
+    image = Image.open(fixture_photo("kodak-dc240.jpg")).convert("RGB")
+    shoot(image, source / "phone.jpg", "2024:06:23 10:30:00", model="iPhone 13")
+    shoot(image.rotate(180), source / "camera.jpg", "2024:06:23 11:00:00", model="Z 6")  # 42 min 10 s fast
+    settings = tmp_path / "gallery.toml"
+    settings.write_text('[time]\noffsets = { "NIKON Z 6" = "-00:42:10" }\n', encoding="utf-8")
+    config = load_config(settings, output__dir=str(tmp_path / "out"), run__quiet=True)
+    result = pipeline.process(source, config)
+    assert [p.source.name for p in result.photos] == ["camera.jpg", "phone.jpg"]
+    assert result.photos[0].captured.isoformat() == "2024-06-23T10:17:50"
+    reviewed = {p.source.name: p for p in review(source, config).photos}
+    assert reviewed["camera.jpg"].captured.isoformat() == "2024-06-23T10:17:50"
+    assert reviewed["camera.jpg"].camera == "NIKON Z 6"
+
+
+def test_a_phone_dump_sets_videos_and_sidecars_aside(tmp_path: Path) -> None:
+    source = tmp_path / "dump"
+    source.mkdir()
+    shutil.copy2(fixture_photo("IMG_2682.heic"), source / "IMG_2682.HEIC")
+    (source / "IMG_2682.MOV").write_bytes(b"\x00\x00\x00\x14ftypqt  " + bytes(2000))  # its Live Photo video
+    (source / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2000))
+    (source / "IMG_2682.AAE").write_text("<plist/>")
+    completed = run_gallery("process", source, "--out", tmp_path / "out")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.count("![") == 1, "the Live Photo contributes its still"
+    assert "error" not in completed.stderr
+    assert "(1 Live Photo video, 1 sidecar and 1 video skipped)" in completed.stderr.splitlines()[-1]
