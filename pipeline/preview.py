@@ -26,6 +26,7 @@ from .manifest import read_manifest
 from .markup import DATA_URI, HEX_COLOUR
 from .model import OutputFile, PhotoResult
 from .names import display_name, slugify
+from .review import ReviewedPhoto, review
 from .run import process
 
 # Rows of the metadata table; "yes" in a published file for the first three is flagged.
@@ -45,13 +46,15 @@ def preview(target: Path, config: Config, out_dir: str | None = None, output: Pa
         result = process(target, config, publish=False)
         photos, title, name, at_hand = list(result.photos), result.title, result.name, True
         images = Path(config.output.dir)
+        curated = {photo.source.name: photo for photo in review(target, config, render=False).photos}
     else:
         images = Path(out_dir) if out_dir else target.parent
         title, name, photos = read_manifest(target, images)
-        name, at_hand = slugify(name), False
+        name, at_hand, curated = slugify(name), False, {}
     output = output or images / f".{name}-preview.html"
     output.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(output, contact_sheet(photos, title, output.parent, config, at_hand).encode("utf-8"))
+    page = contact_sheet(photos, title, output.parent, config, at_hand, curated)
+    write_atomically(output, page.encode("utf-8"))
     return output
 
 
@@ -89,9 +92,16 @@ def _kilobytes(count: int) -> str:
 
 
 def contact_sheet(
-    photos: list[PhotoResult], title: str, page_dir: Path, config: Config, sources_at_hand: bool = True
+    photos: list[PhotoResult],
+    title: str,
+    page_dir: Path,
+    config: Config,
+    sources_at_hand: bool = True,
+    curated: dict[str, ReviewedPhoto] | None = None,
 ) -> str:
-    """The whole page as one string; without the sources at hand (a manifest) their metadata is not shown."""
+    """The whole page as one string: an overview of thumbnails grouped by burst, then a section per
+    photo. Without the sources at hand (a manifest) their metadata is not shown. A large set's
+    images load as they scroll into view, so the page stays light for hundreds of photos."""
     problems = texts.lint_alt([(display_name(p.source), p.alt) for p in photos])
     lint = {name: message for name, message in problems if name}
     set_notes = [message for name, message in problems if not name]
@@ -106,11 +116,41 @@ def contact_sheet(
         "Check the texts of each photo and the metadata column before publishing.</p>",
         *(f'<p class="warn">{_e(note)}</p>' for note in set_notes),
         "</header>",
+        _overview(photos, curated or {}, page_dir),
     ]
     for photo in photos:
         parts.append(_photo_section(photo, lint.get(display_name(photo.source)), page_dir, config, sources_at_hand))
+    if len(photos) > EAGER_PHOTOS:
+        parts = [part.replace("<img ", '<img loading="lazy" ') for part in parts]
     parts.append(f"<script>{_SCRIPT}</script></body></html>\n")
     return "\n".join(parts)
+
+
+def _overview(photos: list[PhotoResult], curated: dict[str, ReviewedPhoto], page_dir: Path) -> str:
+    """Every photo's thumbnail, a burst's frames side by side, with review's flags and picks."""
+    cells: dict[object, list[str]] = {}
+    for photo in photos:
+        found = curated.get(photo.source.name)
+        thumbnail = next((o for o in photo.outputs if o.role == "thumbnail"), min(photo.outputs, key=lambda o: o.width))
+        notes = [
+            f"{photo.number:02d}",
+            *(found.flags if found else ()),
+            *(["pick"] if found and found.pick and found.group else []),
+        ]
+        src = quote(os.path.relpath(thumbnail.path, page_dir))
+        cell = (
+            f'<a href="#photo-{photo.number:02d}"><img src="{_e(src)}" alt="" width="{thumbnail.width}" '
+            f'height="{thumbnail.height}" data-expected="{thumbnail.width}x{thumbnail.height}"></a>'
+            f"<figcaption>{_e(' · '.join(notes))}</figcaption>"
+        )
+        cells.setdefault(found.group if found and found.group else ("alone", photo.number), []).append(
+            f"<figure>{cell}</figure>"
+        )
+    blocks = [
+        f'<div class="burst" title="burst">{"".join(group)}</div>' if len(group) > 1 else group[0]
+        for group in cells.values()
+    ]
+    return f'<nav class="overview">{"".join(blocks)}</nav>'
 
 
 def _photo_section(photo: PhotoResult, lint: str | None, page_dir: Path, config: Config, at_hand: bool) -> str:
@@ -155,6 +195,7 @@ def _photo_section(photo: PhotoResult, lint: str | None, page_dir: Path, config:
     )
 
 
+EAGER_PHOTOS = 60  # above this many photos, images load lazily (as they scroll into view)
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1rem 2rem;color:#222;background:#fafafa}
 section{border-top:1px solid #ccc;padding:.5rem 0 1rem}
@@ -168,6 +209,8 @@ figcaption{font-size:12px;color:#444}code{font-size:11px;word-break:break-all}
 .swatch{display:inline-block;width:1.5rem;height:1.5rem;vertical-align:middle;border:1px solid #999}
 table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}
 .warn{color:#b00020;font-weight:600}.decoded.bad{color:#b00020}
+.overview{display:flex;flex-wrap:wrap;gap:.5rem;margin:1rem 0}.overview figure img{max-width:120px;max-height:120px}
+.burst{display:flex;gap:.25rem;padding:.25rem;border:2px solid #e0a000;border-radius:4px}
 """
 
 # Marks each image as decoded at its real pixel size, or flags it; runs only in the page.

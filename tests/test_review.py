@@ -149,3 +149,26 @@ def test_a_phone_dump_sets_videos_and_sidecars_aside(tmp_path: Path) -> None:
     assert completed.stdout.count("![") == 1, "the Live Photo contributes its still"
     assert "error" not in completed.stderr
     assert "(1 Live Photo video, 1 sidecar and 1 video skipped)" in completed.stderr.splitlines()[-1]
+
+
+def test_preview_shows_bursts_grouped_and_stays_light(event: Path, tmp_path: Path) -> None:
+    source, out = copy_of(event, tmp_path), tmp_path / "out"
+    completed = run_gallery("preview", source, "--out", out)
+    assert completed.returncode == 0, completed.stderr
+    html = Path(completed.stdout.strip()).read_text(encoding="utf-8")
+    overview = html.split('<nav class="overview">')[1].split("</nav>")[0]
+    burst = overview.split('<div class="burst"')[1].split("</div>")[0]
+    assert burst.count("<figure>") == 3 and "blurry" in burst and "pick" in burst
+    assert overview.count("<figure>") == 5 and 'loading="lazy"' not in html, "a small set loads at once"
+
+    many = tmp_path / "many"
+    many.mkdir()
+    with Image.open(fixture_photo("kodak-dc240.jpg")) as image:
+        small = image.convert("RGB").resize((64, 48))
+        for number in range(61):
+            small.rotate(number * 5).save(many / f"p{number:02d}.jpg", quality=70)  # 61 different photos
+    big = run_gallery("preview", many, "--out", tmp_path / "many-out")
+    assert big.returncode == 0, big.stderr
+    page = Path(big.stdout.strip()).read_text(encoding="utf-8")
+    images = page.count("<img ")
+    assert images > 61 * 2 and page.count('<img loading="lazy" ') == images, "hundreds of photos load as they scroll"
