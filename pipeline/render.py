@@ -144,12 +144,12 @@ def _publishable_as_is(
     image: Image.Image, orientation: int, icc: bytes | None, main: OutputSpec, config: Config
 ) -> bool:
     """Whether the main image could be the source's own JPEG data: same size, nothing to turn, no
-    colour to convert (untagged, or its profile kept as it is), and a mode every browser shows."""
+    colour to convert (untagged, or its profile kept as it is), and colour data as every output has."""
     return (
         main.role == "main"
         and main.format == "jpeg"
         and image.format == "JPEG"
-        and image.mode in ("RGB", "L")
+        and image.mode == "RGB"  # YCbCr, as every browser shows it; greyscale and CMYK are re-encoded
         and (main.width, main.height) == image.size
         and orientation == 1
         and (icc is None or config.metadata.color == "preserve")

@@ -57,6 +57,7 @@ CHANGES: dict[tuple[str, str], tuple[object, Affects] | None] = {
     ("output", "url_prefix"): ("/img", NONE),
     ("output", "manifest"): ("", NONE),
     ("output", "post_file"): ("post.md", NONE),
+    ("output", "site"): ("eleventy", NONE),
     ("text", "title"): ("Another title", NONE),
     ("text", "alt"): ("{title} {number}", NONE),
     ("text", "title_template"): ("{number}", NONE),

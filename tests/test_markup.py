@@ -118,7 +118,7 @@ def test_cli_prints_and_posts_the_chosen_style(tmp_path: Path) -> None:
 def test_bad_markup_settings_are_config_errors(tmp_path: Path) -> None:
     completed = run_gallery("process", FIXTURES / "event", "--out", tmp_path, "--markup", "rst")
     assert completed.returncode == 2
-    assert "markup.style must be one of markdown, kramdown, html, grid, got 'rst'" in completed.stderr
+    assert "markup.style must be one of markdown, kramdown, html, grid, hugo, got 'rst'" in completed.stderr
     with pytest.raises(ConfigError, match=r"markup\.sizes"):
         pipeline.Config().with_overrides(markup__sizes='100vw" onload="x')
     with pytest.raises(ConfigError, match=r"markup\.grid_class"):
