@@ -17,7 +17,6 @@ from PIL import Image
 import pipeline
 from pipeline import markup
 from pipeline.config import MARKUP_STYLES
-
 from pipeline.post import update_post
 
 from .conftest import fixture_photo, require_tool, run_gallery

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from pipeline import markup
 from pipeline.config import MARKUP_STYLES, Config
-
 from pipeline.model import OutputFile, PhotoResult
 
 from .conftest import require_tool
