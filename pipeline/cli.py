@@ -135,7 +135,7 @@ def process_command(invocation: Invocation) -> None:
         raise typer.Exit(1)
     report_run(result, say, config.output.post_file)
     if invocation.as_json:
-        typer.echo(run_json(result), nl=False)
+        typer.echo(run_json(result, config), nl=False)
     elif config.output.manifest == STDOUT:
         typer.echo(build_manifest(result.photos, config, result.title, result.name), nl=False)
     else:
@@ -402,7 +402,7 @@ def watch_command(
         raise typer.Exit(130) from None
     if watcher.result is not None:
         if invocation.as_json:
-            typer.echo(run_json(watcher.result), nl=False)
+            typer.echo(run_json(watcher.result, config), nl=False)
         else:
             typer.echo(watcher.result.markup, nl=False)
     raise typer.Exit(1 if once and watcher.failures else 0)

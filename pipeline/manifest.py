@@ -39,12 +39,12 @@ def build_manifest(photos: Sequence[PhotoResult], config: Config, title: str, na
         "generator": GENERATOR,
         "title": title,
         "name": name,
-        "photos": [_entry(photo, config) for photo in photos],
+        "photos": [photo_entry(photo, config) for photo in photos],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _entry(photo: PhotoResult, config: Config) -> dict[str, Any]:
+def photo_entry(photo: PhotoResult, config: Config) -> dict[str, Any]:
     """One photo as docs/manifest.md describes it."""
     return {
         "number": photo.number,

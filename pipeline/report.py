@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import Config
 from .dry_run import Forecast
-from .model import OutputFile, PhotoResult, Problem, RunResult
+from .manifest import photo_entry
+from .model import PhotoResult, Problem, RunResult
 from .names import display_name
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
@@ -63,13 +65,13 @@ def _photo_line(photo: PhotoResult) -> str:
     return f"{photo.number:>3}  {display_name(photo.source)} -> {photo.main.path.name} ({files})"
 
 
-def run_json(result: RunResult) -> str:
+def run_json(result: RunResult, config: Config) -> str:
     """The run result for scripts: photos, outputs, texts, failures and warnings."""
     document = {
         "ok": result.ok,
         "name": result.name,
         "title": result.title,
-        "photos": [_photo_json(photo) for photo in result.photos],
+        "photos": [_photo_json(photo, config) for photo in result.photos],
         "failures": [_problem_json(p) for p in result.failures],
         "warnings": [_problem_json(p) for p in result.warnings],
         "alt_warnings": [_problem_json(p) for p in result.alt_warnings],
@@ -82,24 +84,11 @@ def run_json(result: RunResult) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _photo_json(photo: PhotoResult) -> dict[str, Any]:
-    return {
-        "number": photo.number,
-        "source": str(photo.source),
-        "captured": photo.captured.isoformat() if photo.captured else None,
-        "width": photo.width,
-        "height": photo.height,
-        "alt": photo.alt,
-        "title": photo.title,
-        "caption": photo.caption,
-        "markdown": photo.markdown,
-        "rendered": photo.rendered,
-        "outputs": [_output_json(o) for o in photo.outputs],
-    }
-
-
-def _output_json(output: OutputFile) -> dict[str, Any]:
-    return {k: v for k, v in asdict(output).items() if k != "key"} | {"path": str(output.path)}
+def _photo_json(photo: PhotoResult, config: Config) -> dict[str, Any]:
+    """The photo as the manifest has it, with the paths on this machine and whether it was rendered."""
+    outputs = [entry | {"path": str(output.path)} for entry, output in zip(
+        photo_entry(photo, config)["outputs"], photo.outputs, strict=True)]  # fmt: skip
+    return photo_entry(photo, config) | {"source": str(photo.source), "rendered": photo.rendered, "outputs": outputs}
 
 
 def _problem_json(problem: Problem) -> dict[str, str]:
