@@ -172,3 +172,56 @@ def test_preview_shows_bursts_grouped_and_stays_light(event: Path, tmp_path: Pat
     page = Path(big.stdout.strip()).read_text(encoding="utf-8")
     images = page.count("<img ")
     assert images > 61 * 2 and page.count('<img loading="lazy" ') == images, "hundreds of photos load as they scroll"
+
+
+@pytest.mark.corpus
+def test_sharp_corpus_photos_are_not_flagged_blurry(corpus: Path) -> None:
+    """The documented false-positive rate (docs/performance.md: 0 of 55) on the corpus's sharp photos,
+    each scored alone as review scores it: from a 320-pixel rendition."""
+    import pillow_heif
+    from PIL import ImageOps
+
+    from pipeline import curation
+
+    pillow_heif.register_heif_opener()
+    not_photos = {"67-0_length_string.jpg", "truncated.heic"}  # a uniform grey frame; a 16x16 stub
+    files = sorted(corpus.glob("bench/*.[jJ][pP][gG]"))
+    files += sorted((corpus / "public/cameras").glob("*.jpg")) + sorted((corpus / "public/orientation").glob("*.jpg"))
+    files += sorted(p for p in (corpus / "public/heic").iterdir() if p.name != "SOURCES.md")
+    flagged, scored = [], 0
+    for path in files:
+        if path.name in not_photos:
+            continue
+        with Image.open(path) as image:
+            image.draft("RGB", (640, 640))
+            upright = ImageOps.exif_transpose(image.convert("RGB"))
+        upright.thumbnail((320, 10_000), Image.Resampling.LANCZOS)
+        shot = curation.Shot(path.name, None, curation.analyse(upright))
+        scored += 1
+        if curation.flags(shot, curation.Group((shot,), shot.id)):
+            flagged.append(path.name)
+    assert scored == 55
+    assert flagged == []
+
+
+def test_clock_offsets_match_a_camera_by_its_serial_number(tmp_path: Path) -> None:
+    source = tmp_path / "photos"
+    source.mkdir()
+    image = Image.open(fixture_photo("kodak-dc240.jpg")).convert("RGB")
+    for name, serial, when in (
+        ("a.jpg", "4012345", "2024:06:23 10:00:00"),
+        ("b.jpg", "4099999", "2024:06:23 10:00:30"),
+    ):
+        exif = Image.Exif()
+        exif[0x010F], exif[0x0110] = "NIKON", "Z 6"
+        exif.get_ifd(0x8769)[0x9003] = when
+        exif.get_ifd(0x8769)[0xA431] = serial
+        image.save(source / name, exif=exif)
+    config = load_config(output__dir=str(tmp_path / "out"), time__offsets=(("4012345", "+00:01:00"),), run__quiet=True)
+    result = pipeline.process(source, config)
+    assert [(p.source.name, p.captured.isoformat()) for p in result.photos] == [
+        ("b.jpg", "2024-06-23T10:00:30"),
+        ("a.jpg", "2024-06-23T10:01:00"),
+    ], "only the body with that serial is corrected"
+    record = (tmp_path / "out/.gallery-state.json").read_text()
+    assert "4012345" not in record, "the serial number itself is never kept"
