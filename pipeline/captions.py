@@ -69,7 +69,7 @@ def _note(photo: PhotoPlan, photos: tuple[PhotoPlan, ...], found: ReviewedPhoto 
     note = f"photo {photo.number} of {len(photos)}{taken}, {photo.photo.width}x{photo.photo.height}"
     if found is not None and found.burst:
         note += f"; burst with {', '.join(found.burst)}"
-        note += "; the one review suggests" if found.pick else ""
+        note += "; the best of its burst" if found.suggested == photo.photo.path.name else f"; {found.suggested} is sharper"
     if found is not None and found.flags:
         note += f"; {', '.join(found.flags)}"
     return note

@@ -32,6 +32,7 @@ class ReviewedPhoto:
     height: int
     group: int | None  # bursts are numbered 1, 2, ... in capture order; None for a photo on its own
     burst: tuple[str, ...]  # the other photos of its burst
+    suggested: str  # the photo its burst suggests ("" for a photo on its own)
     flags: tuple[str, ...]  # "blurry", "dark", "bright"
     pick: bool  # suggested: the best of its burst (a photo on its own, unless flagged blurry)
     skipped: bool
@@ -87,6 +88,7 @@ def _reviewed(
         height=photo.height,
         group=index,
         burst=tuple(other for other in found.ids if other != name) if found else (),
+        suggested=found.pick if found else "",
         flags=flags,
         pick=bool(own and own.pick == name and "blurry" not in flags),
         skipped=photo.content_hash not in numbers,
