@@ -142,7 +142,8 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
 
 def gallery_command(src: Path, out: Path, jobs: int, config: Path = REFERENCE) -> list[str]:
     command = [sys.executable, "-m", "pipeline", "process", str(src), "--config", str(config), "--out", str(out)]
-    return [*command, "--quiet", *(["--jobs", str(jobs)] if jobs else [])]
+    # No --quiet: it silences the summary line the re-run measurement reads. A pipe draws no bar anyway.
+    return [*command, *(["--jobs", str(jobs)] if jobs else [])]
 
 
 def tool_commands(args: argparse.Namespace, jobs: int) -> dict[str, tuple[list[str], dict[str, str]]]:
