@@ -30,6 +30,15 @@ def fixture_photo(name: str) -> Path:
     return matches[0]
 
 
+def fixture_folder(parent: Path, *names: str, folder: str = "photos") -> Path:
+    """A new folder holding copies of fixture photos (the originals are never touched)."""
+    source = parent / folder
+    source.mkdir()
+    for name in names:
+        shutil.copy2(fixture_photo(name), source / name)
+    return source
+
+
 def unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} — CI must provide it (.ci/run installs tools; the corpus lies beside the clone)")

@@ -16,17 +16,9 @@ from PIL import Image
 
 from pipeline.names import output_url
 
-from .conftest import REPO, fixture_photo, run_gallery
+from .conftest import REPO, fixture_folder, fixture_photo, run_gallery
 
 COMMANDS = ("process", "watch", "captions", "preview", "inspect", "audit")
-
-
-def photos(tmp_path: Path, *names: str, folder: str = "photos") -> Path:
-    source = tmp_path / folder
-    source.mkdir()
-    for name in names:
-        shutil.copy2(fixture_photo(name), source / name)
-    return source
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -77,7 +69,7 @@ def test_distribution_name_is_not_taken_by_another_project() -> None:
 
 
 def test_process_dry_run_writes_nothing_and_shows_the_plan(tmp_path: Path) -> None:
-    source = photos(tmp_path, "DSCN0010.jpg", "canon_hdr_NO.jpg")
+    source = fixture_folder(tmp_path, "DSCN0010.jpg", "canon_hdr_NO.jpg")
     out, post = tmp_path / "out", tmp_path / "post.md"
     dry = run_gallery("process", source, "--out", out, "--name", "trip", "--post-file", post, "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -108,7 +100,7 @@ def test_process_dry_run_writes_nothing_and_shows_the_plan(tmp_path: Path) -> No
 
 
 def test_dry_run_lists_what_prune_would_delete(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
     out = tmp_path / "out"
     assert run_gallery("process", source, "--out", out, "--name", "s", "-q").returncode == 0
     (source / "DSCN0010.jpg").unlink()
@@ -119,7 +111,7 @@ def test_dry_run_lists_what_prune_would_delete(tmp_path: Path) -> None:
 
 
 def test_watch_once_and_captions_dry_runs_write_nothing(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg")
     out = tmp_path / "out"
     watch = run_gallery("watch", source, "--out", out, "--once", "--dry-run")
     assert watch.returncode == 0, watch.stderr
@@ -134,7 +126,7 @@ def test_watch_once_and_captions_dry_runs_write_nothing(tmp_path: Path) -> None:
 
 
 def test_process_json_and_manifest_on_stdout(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
     (source / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
     out = tmp_path / "out"
     completed = run_gallery("process", source, "--out", out, "--name", "s", "--json")
@@ -153,7 +145,7 @@ def test_process_json_and_manifest_on_stdout(tmp_path: Path) -> None:
 
 
 def test_audit_json(tmp_path: Path) -> None:
-    site = photos(tmp_path, "DSCN0010.jpg", folder="site")  # a camera original: GPS and all
+    site = fixture_folder(tmp_path, "DSCN0010.jpg", folder="site")  # a camera original: GPS and all
     completed = run_gallery("audit", site, "--json")
     assert completed.returncode == 1
     report = json.loads(completed.stdout)
@@ -171,7 +163,7 @@ def test_inspect_json_has_no_unexplained_values(tmp_path: Path) -> None:
 
 
 def test_quiet_prints_only_errors_and_verbose_a_line_per_photo(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
     quiet = run_gallery("process", source, "--out", tmp_path / "a", "-q")
     assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.count("![") == 2
     verbose = run_gallery("process", source, "--out", tmp_path / "b", "-v")
@@ -185,7 +177,7 @@ def test_quiet_prints_only_errors_and_verbose_a_line_per_photo(tmp_path: Path) -
 
 
 def test_an_unexpected_error_is_one_line_with_a_hint(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg")
     script = (
         "import sys, pipeline.cli as cli\n"
         "def broken(*a, **k): raise RuntimeError('boom')\n"
@@ -215,7 +207,7 @@ def test_empty_or_wrong_folder_says_so_and_leaves_nothing(tmp_path: Path) -> Non
 
 
 def test_out_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg")
     target = tmp_path / "afile.txt"
     target.write_text("keep me")
     completed = run_gallery("process", source, "--out", target)
@@ -224,7 +216,7 @@ def test_out_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
 
 
 def test_post_file_changes_are_said(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg")
     post = tmp_path / "post.md"
     first = run_gallery("process", source, "--out", tmp_path / "out", "--post-file", post)
     assert f"post {post}: created" in first.stderr
@@ -238,7 +230,7 @@ def test_post_file_changes_are_said(tmp_path: Path) -> None:
 
 
 def test_the_cli_runs_without_fcntl(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg")
     script = (
         "import sys\nsys.modules['fcntl'] = None\n"
         "import pipeline.cli as cli\n"
@@ -305,7 +297,7 @@ def test_passthrough_survives_a_rerun_byte_for_byte(tmp_path: Path) -> None:
 
 
 def test_watch_once_reports_photos_only_and_prints_the_alt_text_lint(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
     (source / "captions.toml").write_text('["gone.jpg"]\nalt = "A boat"\n', encoding="utf-8")
     (source / "notes.txt").write_text("not a photo")
     out = tmp_path / "out"

@@ -3,7 +3,6 @@ the markup shows while an image loads; credit checked with exiftool, the waterma
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,9 @@ from PIL import Image, ImageChops, ImageStat
 import pipeline
 from pipeline.config import ConfigError, load_config
 
-from .conftest import fixture_photo, run_gallery
+from .conftest import fixture_folder, run_gallery
 
 CREDIT = ("--config",)
-
-
-def photos(tmp_path: Path, *names: str) -> Path:
-    source = tmp_path / "photos"
-    source.mkdir()
-    for name in names:
-        shutil.copy2(fixture_photo(name), source / name)
-    return source
 
 
 def settings(tmp_path: Path, text: str) -> Path:
@@ -33,7 +24,7 @@ def settings(tmp_path: Path, text: str) -> Path:
 
 @pytest.mark.parametrize("policy", ["strip", "keep", "allow"])
 def test_credit_is_in_every_output_under_every_policy(policy: str, tmp_path: Path, exiftool) -> None:
-    source = photos(tmp_path, "DSCN0010.jpg", "xiaomi.heic")
+    source = fixture_folder(tmp_path, "DSCN0010.jpg", "xiaomi.heic")
     config = settings(
         tmp_path,
         f'[metadata]\npolicy = "{policy}"\nallow = ["Make"]\n'
@@ -69,7 +60,7 @@ def _difference(a: Image.Image, b: Image.Image, box: tuple[int, int, int, int]) 
 
 
 def test_watermark_sits_in_its_corner_at_each_size_and_not_on_thumbnails(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg")
     plain = pipeline.process(source, load_config(), output__dir=str(tmp_path / "plain"), run__quiet=True)
     marked = pipeline.process(
         source,
@@ -95,7 +86,7 @@ def test_watermark_sits_in_its_corner_at_each_size_and_not_on_thumbnails(tmp_pat
 
 
 def test_logo_watermark_and_its_file_in_the_cache_key(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg")
     logo = tmp_path / "logo.png"
     Image.new("RGBA", (40, 20), (255, 0, 0, 255)).save(logo)
     overrides = {
@@ -118,7 +109,7 @@ def test_logo_watermark_and_its_file_in_the_cache_key(tmp_path: Path) -> None:
 
 
 def test_square_thumbnails_are_cut_from_the_centre(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg", "Landscape_6.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg", "Landscape_6.jpg")
     result = pipeline.process(
         source, load_config(), output__dir=str(tmp_path / "out"), thumbnail__crop="1:1", run__quiet=True
     )
@@ -132,7 +123,7 @@ def test_square_thumbnails_are_cut_from_the_centre(tmp_path: Path) -> None:
 
 
 def test_markup_background_and_fetch_priority(tmp_path: Path) -> None:
-    source = photos(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg", "DSCN0010.jpg")
     out = tmp_path / "out"
     for background, expected in (("color", "background-color:#"), ("placeholder", "url(data:image/webp;base64,")):
         completed = run_gallery("process", source, "--out", out, "--markup", "html", "-q", "--config",

@@ -19,31 +19,20 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
 import time
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from .conftest import REPO, fixture_photo, require_tool, run_gallery
+from .conftest import REPO, fixture_folder, fixture_photo, require_tool, run_gallery
+from .test_watch import Watch
 
 PIPELINE = REPO / "pipeline"
-TIMEOUT = 15.0
 
 
 # helpers -------------------------------------------------------------------------------------
-
-
-def photo_folder(parent: Path, *names: str, folder: str = "photos") -> Path:
-    """A folder holding copies of fixture photos (the originals are never touched)."""
-    source = parent / folder
-    source.mkdir()
-    for name in names:
-        shutil.copy(fixture_photo(name), source / name)
-    return source
 
 
 def published(out: Path) -> dict[str, tuple[bytes, int]]:
@@ -59,21 +48,11 @@ def image_outputs(out: Path) -> list[Path]:
     return sorted(p for p in out.iterdir() if p.suffix in (".jpeg", ".webp", ".avif") and not p.name.startswith("."))
 
 
-def wait_for(condition: Callable[[], object], what: Callable[[], str], timeout: float = TIMEOUT) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what()}")
-
-
 # 1. preview re-derives the set's name from the folder and renames the published files ----------
 
 
 def process_trip(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
-    source = photo_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg")
+    source = fixture_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg")
     out = tmp_path / "out"
     done = run_gallery("process", source, "--out", out, "--name", "2024-06-23-trip", "--title", "Trip", "-q", *extra)
     assert done.returncode == 0, done.stderr
@@ -121,7 +100,7 @@ def test_preview_leaves_post_and_the_files_it_links_to(tmp_path: Path) -> None:
 
 
 def test_preview_of_folder_with_non_utf8_name(tmp_path: Path) -> None:
-    source = photo_folder(tmp_path, "DSCN0010.jpg", folder=os.fsdecode(b"caf\xe9-photos"))
+    source = fixture_folder(tmp_path, "DSCN0010.jpg", folder=os.fsdecode(b"caf\xe9-photos"))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "pipeline"]
     processed = subprocess.run(
@@ -144,55 +123,13 @@ def test_preview_of_folder_with_non_utf8_name(tmp_path: Path) -> None:
 
 
 def test_watch_once_with_unusable_output_folder_exits_2_without_traceback(tmp_path: Path) -> None:
-    uploads = photo_folder(tmp_path, "DSCN0010.jpg", folder="uploads")
+    uploads = fixture_folder(tmp_path, "DSCN0010.jpg", folder="uploads")
 
     done = run_gallery("watch", uploads, "--out", "/proc/x", "--once", "--settle", "0.1", timeout=60)
 
     assert "Traceback" not in done.stderr, done.stderr[-1500:]
     assert any("/proc/x" in line for line in done.stderr.splitlines()), done.stderr
     assert done.returncode == 2, done.stderr
-
-
-class WatchProcess:
-    """`gallery watch` in a subprocess, stderr collected line by line."""
-
-    def __init__(self, *args: str | Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "watch", *map(str, args)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            start_new_session=True,  # Ctrl-C is simulated by signalling the whole group
-        )
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def log(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for(self, condition: Callable[[], object], what: str) -> None:
-        """Wait for `condition`; fail at once, with the log, if the watch has ended meanwhile."""
-
-        def check() -> object:
-            if self.process.poll() is not None:
-                self.reader.join(timeout=5)
-                pytest.fail(f"watch ended (exit {self.process.returncode}) while waiting for {what}:\n{self.log}")
-            return condition()
-
-        wait_for(check, lambda: f"{what}\n{self.log}")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 def drop_in(folder: Path, name: str) -> None:
@@ -203,41 +140,34 @@ def drop_in(folder: Path, name: str) -> None:
 
 
 def test_watch_survives_output_folder_breaking_and_recovers(tmp_path: Path) -> None:
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    out = tmp_path / "site-img"
-    listed = out / "w.json"
-
-    def sources() -> list[str]:
-        try:
-            return [photo["source"] for photo in json.loads(listed.read_text())["photos"]]
-        except (OSError, ValueError):
-            return []
-
-    watch = WatchProcess(uploads, "--out", out, "--name", "w", "--title", "W", "--settle", "0.2", "--jobs", "1")
+    (tmp_path / "uploads").mkdir()
+    watch = Watch(tmp_path)
+    uploads, out = watch.uploads, watch.out
     try:
         drop_in(uploads, "DSCN0010.jpg")
-        watch.wait_for(lambda: "DSCN0010.jpg" in sources(), "the first batch")
-        watch.wait_for(lambda: any(" photos: " in line for line in watch.lines), "the first batch's log line")
+        watch.wait_while_running(lambda: "DSCN0010.jpg" in watch.sources(), "the first batch")
+        watch.wait_while_running(lambda: watch.batches(), "the first batch's log line")
 
         shutil.rmtree(out)
         out.write_text("not a folder any more\n")
         mark = len(watch.lines)
         drop_in(uploads, "kodak-dc240.jpg")
-        watch.wait_for(lambda: any(out.name in line for line in watch.lines[mark:]), "a line about the broken folder")
+        watch.wait_while_running(
+            lambda: any(str(out) in line for line in watch.lines[mark:]), "a line about the broken folder"
+        )
         time.sleep(0.5)
         assert watch.process.poll() is None, f"watch died:\n{watch.log}"
 
         out.unlink()
         drop_in(uploads, "Canon_40D.jpg")
-        watch.wait_for(lambda: "Canon_40D.jpg" in sources(), "the next batch after the folder came back")
-        files = {o["file"] for photo in json.loads(listed.read_text())["photos"] for o in photo["outputs"]}
+        watch.wait_while_running(
+            lambda: "Canon_40D.jpg" in watch.sources(), "the next batch after the folder came back"
+        )
+        files = watch.listed()
         assert files and all((out / name).is_file() for name in files), sorted(p.name for p in out.iterdir())
 
-        os.killpg(watch.process.pid, signal.SIGINT)
-        watch.process.wait(timeout=TIMEOUT)
-        watch.reader.join(timeout=5)
-        assert watch.process.returncode == 0, watch.log
+        code, _ = watch.stop(lambda process: os.killpg(process.pid, signal.SIGINT))
+        assert code == 0, watch.log
         assert "Traceback" not in watch.log, watch.log
     finally:
         watch.kill()
@@ -253,7 +183,7 @@ def test_captions_temp_file_is_created_exclusively_not_through_a_planted_link(
 
     from pipeline.cli import app
 
-    source = photo_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg")
+    source = fixture_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg")
     victim = tmp_path / "victim.txt"
     victim.write_text("someone else's file\n")
     planted = source / f".captions.toml.{os.getpid()}.tmp"
@@ -391,7 +321,7 @@ def test_audit_flags_gps_only_in_extended_xmp(tmp_path: Path, exiftool) -> None:
 
 
 def test_captions_numbering_matches_process_with_duplicate_file(tmp_path: Path) -> None:
-    source = photo_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg", "canon_hdr_NO.jpg")
+    source = fixture_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg", "canon_hdr_NO.jpg")
     shutil.copy(source / "DSCN0010.jpg", source / "DSCN0010-copy.jpg")  # same bytes, second name
     done = run_gallery("process", source, "--out", tmp_path / "out", "--name", "set", "-q")
     assert done.returncode == 0, done.stderr
@@ -424,7 +354,7 @@ def validate_warnings(exiftool_binary: str, path: Path) -> list[str]:
 
 def test_avif_outputs_keep_exif_types_and_values_as_jpeg(tmp_path: Path, exiftool) -> None:
     binary = require_tool("exiftool", "libimage-exiftool-perl")
-    source = photo_folder(tmp_path, "Canon_40D.jpg", "canon_hdr_NO.jpg")
+    source = fixture_folder(tmp_path, "Canon_40D.jpg", "canon_hdr_NO.jpg")
     out = tmp_path / "out"
     done = run_gallery(
         *("process", source, "--out", out, "--name", "k", "--metadata", "keep"),
@@ -462,7 +392,7 @@ def test_avif_outputs_keep_exif_types_and_values_as_jpeg(tmp_path: Path, exiftoo
 
 
 def test_owner_name_never_published_under_keep(tmp_path: Path, exiftool) -> None:
-    source = photo_folder(tmp_path, "prairie_falcon.jpg")
+    source = fixture_folder(tmp_path, "prairie_falcon.jpg")
     [row] = exiftool(source / "prairie_falcon.jpg")
     assert row.get("IFD0:Artist") == "NPS / Gavin Emmons"
     config = tmp_path / "gallery.toml"
@@ -493,7 +423,7 @@ IDENTIFYING["HostComputer"] = "Janes-MacBook-Pro"
 
 def test_keep_drops_owner_unique_id_and_host_computer(tmp_path: Path, exiftool) -> None:
     binary = require_tool("exiftool", "libimage-exiftool-perl")
-    source = photo_folder(tmp_path, "DSCN0010.jpg")
+    source = fixture_folder(tmp_path, "DSCN0010.jpg")
     photo = source / "DSCN0010.jpg"
     written = subprocess.run(
         [binary, "-overwrite_original", *(f"-{tag}={value}" for tag, value in IDENTIFYING.items()), str(photo)],

@@ -78,6 +78,17 @@ class Watch:
     def batches(self) -> list[str]:
         return [line for line in self.lines if " photos: " in line]
 
+    def wait_while_running(self, condition: Callable[[], object], what: str) -> None:
+        """Wait for `condition`; fail at once, with the log, if the watch has ended meanwhile."""
+
+        def check() -> object:
+            if self.process.poll() is not None:
+                self.reader.join(timeout=5)
+                pytest.fail(f"watch ended (exit {self.process.returncode}) while waiting for {what}:\n{self.log}")
+            return condition()
+
+        wait_for(check, lambda: f"{what}\n{self.log}")
+
     def block(self) -> list[str]:
         """The lines between the post's gallery markers."""
         if not self.post.exists():
