@@ -8,6 +8,7 @@ error. A journal beside it keeps the photos a killed run finished.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ class State:
         known = self.sources.get(str(candidate.path.resolve()))
         if known is None or (known.size, known.mtime_ns) != (candidate.size, candidate.mtime_ns):
             return None
-        return SourcePhoto(**{**vars(known), "path": candidate.path})
+        return dataclasses.replace(known, path=candidate.path)
 
     def remember_photo(self, photo: SourcePhoto) -> None:
         self.sources[str(photo.path.resolve())] = photo

@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import load_state
 from .config import Config
 from .files import write_text_if_changed
 from .model import PhotoPlan, PhotoText, Problem
-from .plan import make_plan
 from .review import ReviewedPhoto, review
 from .texts import CAPTIONS_FILE, captions_entry, merge_captions
 
@@ -32,15 +30,15 @@ class CaptionsUpdate:
 def update_captions(source: Path, config: Config, write: bool = True, skip_suggested: bool = False) -> CaptionsUpdate:
     """Add an entry per photo not yet in SOURCE/captions.toml; raise ConfigError if the file is malformed.
 
-    The output folder's record (read, never written here) spares reading headers it already knows,
-    and its curation scores give each new entry a note on its burst and flags. With `skip_suggested`
-    the photos are rendered first (as `gallery review` does), and new entries for the frames review
-    does not suggest get `skip = true`. Without `write` (a dry run), or without any photo, nothing
+    The output folder's record spares reading headers it already knows, and its curation scores
+    give each new entry a note on its burst and flags. With `skip_suggested` the photos are rendered
+    first (as `gallery review` does), and new entries for the frames review does not suggest get
+    `skip = true`. Without `write` (a dry run), or without any photo, nothing
     is written.
     """
     path = source / CAPTIONS_FILE
-    plan = make_plan(source, config, load_state(Path(config.output.dir)))
-    curated = {photo.source.name: photo for photo in review(source, config, render=skip_suggested).photos}
+    reviewed = review(source, config, render=skip_suggested)
+    plan, curated = reviewed.plan, {photo.source.name: photo for photo in reviewed.photos}
     written = plan.captions.texts
     new = [photo for photo in plan.photos if photo.photo.path.name not in written]
     entries = []
@@ -69,7 +67,9 @@ def _note(photo: PhotoPlan, photos: tuple[PhotoPlan, ...], found: ReviewedPhoto 
     note = f"photo {photo.number} of {len(photos)}{taken}, {photo.photo.width}x{photo.photo.height}"
     if found is not None and found.burst:
         note += f"; burst with {', '.join(found.burst)}"
-        note += "; the best of its burst" if found.suggested == photo.photo.path.name else f"; {found.suggested} is sharper"
+        note += (
+            "; the best of its burst" if found.suggested == photo.photo.path.name else f"; {found.suggested} is sharper"
+        )
     if found is not None and found.flags:
         note += f"; {', '.join(found.flags)}"
     return note

@@ -97,8 +97,12 @@ class FileMetadata:
         return (self.xmp_text(xmp.DC, "title"), self.iptc_text(IPTC_OBJECT_NAME))
 
 
-def read_metadata(image: Image.Image, path: Path) -> FileMetadata:
-    """Read an opened image's headers; `path` is read again only to find XMP that Pillow does not expose."""
+def read_metadata(image: Image.Image, path: Path, texts: bool = True) -> FileMetadata:
+    """Read an opened image's headers; `path` is read again only to find XMP that Pillow does not expose.
+
+    Without `texts`, XMP and IPTC (descriptions, titles, places) are left unread: rendering needs
+    only the EXIF, the orientation and the colour profile, and is spared reading the file again.
+    """
     exif = read_exif(image)
     block = image.info.get("exif")
     original = image.info.get("original_orientation")  # HEIF: pillow-heif applied irot and reset EXIF
@@ -106,8 +110,8 @@ def read_metadata(image: Image.Image, path: Path) -> FileMetadata:
     return FileMetadata(
         exif=exif,
         exif_block=block if isinstance(block, bytes) else None,
-        xmp=_read_xmp(image, path),
-        iptc=_read_iptc(image),
+        xmp=_read_xmp(image, path) if texts else None,
+        iptc=_read_iptc(image) if texts else {},
         icc=image.info.get("icc_profile") or None,
         orientation=orientation(exif),
         stored_orientation=stored,

@@ -87,7 +87,7 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
     config, specs = job.config, job.specs
     largest = specs[0]
     with open_image(job.photo.path, config) as image:
-        metadata = read_metadata(image, job.photo.path)
+        metadata = read_metadata(image, job.photo.path, texts=False)
         notes = ["its EXIF metadata is unreadable and was dropped"] if metadata.exif_unreadable else []
         turned = swaps_axes(metadata.orientation)
         stored = (largest.height, largest.width) if turned else (largest.width, largest.height)

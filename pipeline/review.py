@@ -15,8 +15,9 @@ from pathlib import Path
 from . import curation
 from .cache import load_state
 from .config import Config
+from .errors import ConfigError
 from .manifest import manifest_path, read_manifest
-from .model import Analysis, SourcePhoto
+from .model import Analysis, Plan, SourcePhoto
 from .names import display_name
 from .plan import make_plan
 from .run import process
@@ -41,7 +42,7 @@ class ReviewedPhoto:
 
 @dataclass(frozen=True)
 class Review:
-    source: Path
+    plan: Plan
     photos: tuple[ReviewedPhoto, ...]
     failures: tuple[str, ...]
 
@@ -64,7 +65,7 @@ def review(source: Path, config: Config, render: bool = True) -> Review:
     published = _published(config, out_dir, plan.name)
     reviewed = [_reviewed(photo, analysis, groups, numbers, published) for photo, analysis in scored]
     reviewed.sort(key=lambda p: (p.number is None, p.number or 0, p.captured is None, p.captured or datetime.min))
-    return Review(source, tuple(reviewed), tuple(str(failure) for failure in failures))
+    return Review(plan, tuple(reviewed), tuple(str(failure) for failure in failures))
 
 
 def _reviewed(
@@ -109,7 +110,7 @@ def _published(config: Config, out_dir: Path, name: str) -> set[str]:
         return set()
     try:
         _, _, photos = read_manifest(path, out_dir)
-    except Exception:  # a manifest that is not gallery's, or damaged: nothing counts as published
+    except ConfigError:  # a manifest that is not gallery's, or damaged: nothing counts as published
         return set()
     return {str(photo.source) for photo in photos}
 
@@ -141,7 +142,7 @@ def table(reviewed: Review) -> str:
 
 def as_json(reviewed: Review) -> dict[str, object]:
     return {
-        "source": str(reviewed.source),
+        "source": str(reviewed.plan.source),
         "photos": [
             {
                 "source": display_name(photo.source),

@@ -210,13 +210,13 @@ class Watcher:
                 if warning not in self.warned:
                     self.say.warning(warning, label)
                     self.warned.add(warning)
-        self.say.info(self._batch_line(before, readiness.ready, result))
-        self.photos = {photo.source.name for photo in result.photos} | {f.path.name for f in result.failures}
+        photos = {photo.source.name for photo in result.photos} | {f.path.name for f in result.failures}
+        self.say.info(self._batch_line(before, readiness.ready, result, photos))
+        self.photos = photos
 
-    def _batch_line(self, before: dict[str, Stat], now: dict[str, Stat], result: RunResult) -> str:
+    def _batch_line(self, before: dict[str, Stat], now: dict[str, Stat], result: RunResult, photos: set[str]) -> str:
         """What arrived, changed or went among the photos (other files, such as notes, are not
         photos), and what the batch made of it."""
-        photos = {photo.source.name for photo in result.photos} | {f.path.name for f in result.failures}
         new = [n for n in now if n not in before and n in photos]
         changed = [n for n in now if n in before and before[n] != now[n] and n in photos]
         gone = [n for n in before if n not in self.arrivals and n in self.photos]
