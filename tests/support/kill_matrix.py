@@ -81,7 +81,9 @@ def instrument(kill_at: int, log_fd: int | None, finished_fd: int | None) -> Non
         run.journal_rendered = noted  # the name the orchestrator calls
 
 
-def _gallery(args: list[str], cwd: Path, kill_at: int, log: Path | None, finished: Path | None, out: Path | None) -> int:
+def _gallery(
+    args: list[str], cwd: Path, kill_at: int, log: Path | None, finished: Path | None, out: Path | None
+) -> int:
     """Run the command line in a forked child; its exit code, or -9 when it was killed."""
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -119,7 +121,8 @@ def references(work: Path, post: str, manifest: str) -> list[str]:
                 missing.append(f"post: {name}")
     if manifest_file.is_file():
         for photo in json.loads(manifest_file.read_text(encoding="utf-8"))["photos"]:
-            missing += [f"manifest: {o['file']}" for o in photo["outputs"] if not (manifest_file.parent / o["file"]).is_file()]
+            names = [output["file"] for output in photo["outputs"]]
+            missing += [f"manifest: {name}" for name in names if not (manifest_file.parent / name).is_file()]
     return missing
 
 
