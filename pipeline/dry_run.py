@@ -1,8 +1,9 @@
-"""`--dry-run`: what a run would do, from the same plan and record a run uses, with nothing written.
+"""`--dry-run`: a prepared run (run.prepare), shown instead of carried out; nothing is written.
 
-The forecast lists each photo's number and file stem, which outputs would be rendered, reused or
-renamed, what `--prune` would delete, and how the manifest and the post would change. Whether a
-photo decodes is only known by decoding it, which a dry run does not do.
+The forecast lists each photo's number and file stem, which outputs would be rendered, reused,
+renamed or copied from the private folder of review and preview, what `--prune` would delete, and
+how the manifest and the post would change. Whether a photo decodes is only known by decoding it,
+which a dry run does not do.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import State, load_state
+from . import markup
 from .config import Config
-from .errors import PhotoError, PostError
+from .errors import PostError
 from .manifest import manifest_path
-from .markup import markup_block
 from .model import OutputFile, PhotoResult, Plan
-from .plan import make_plan, photo_result
+from .plan import photo_result
 from .post import post_date, update_post
+from .run import Run, Target, prepare
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class PhotoForecast:
     stem: str
     render: tuple[str, ...]  # output files that would be rendered
     reuse: tuple[str, ...]  # output files already there, under their planned names
-    renames: tuple[tuple[str, str], ...]  # (current name, planned name) of cached outputs
+    renames: tuple[tuple[str, str], ...]  # (current name, planned name) of outputs already in the folder
+    copies: tuple[str, ...]  # outputs taken from the private folder of review and preview
 
 
 @dataclass(frozen=True)
@@ -42,55 +44,55 @@ class Forecast:
 
 
 def forecast(source: Path, config: Config, *, keep_deleted: bool = False) -> Forecast:
-    """The plan of `process(source, config)` and what it would change in the output folder."""
-    if not source.is_dir():
-        raise PhotoError(f"{source} is not a folder of photos")
-    out_dir = Path(config.output.dir)
-    state = load_state(out_dir) if out_dir.is_dir() else State()
-    if config.run.force:
-        state = State(published=state.published)
-    plan = make_plan(source, config, state, keep_deleted=keep_deleted)
+    """What `process(source, config)` would do, from the run it would prepare."""
+    return view(prepare(source, config, Target.of(config), keep_deleted=keep_deleted))
+
+
+def view(run: Run) -> Forecast:
+    """A prepared run as a forecast."""
+    folder, config, plan = run.target.folder, run.config, run.plan
     photos: list[PhotoForecast] = []
     results: list[PhotoResult] = []
     for photo in plan.photos:
-        reuse = state.reuse(photo, out_dir)
-        planned = tuple(
-            OutputFile(s.role, s.format, s.width, s.height, 0, out_dir / s.filename, s.key)
-            for s in photo.specs
-            if s.key in reuse.missing
-        )
-        outputs = tuple(sorted((*reuse.outputs, *planned), key=lambda o: -o.width))
-        results.append(photo_result(photo, outputs, state.placeholders.get(photo.photo.content_hash), config, True))
+        located = run.located[photo.photo.content_hash].outputs
+        outputs = tuple(
+            OutputFile(p.spec.role, p.spec.format, p.spec.width, p.spec.height,
+                       p.current.stat().st_size if p.current else 0, p.final, p.spec.key)
+            for p in located
+        )  # fmt: skip
+        results.append(photo_result(photo, outputs, run.state.placeholders.get(photo.photo.content_hash), True))
+        moved = [p for p in located if p.moved and p.current]
         photos.append(
             PhotoForecast(
                 number=photo.number,
                 source=photo.photo.path,
                 stem=photo.stem,
-                render=tuple(o.path.name for o in planned),
-                reuse=tuple(o.path.name for o in reuse.outputs if all(o.path != new for _, new in reuse.renames)),
-                renames=tuple((old.name, new.name) for old, new in reuse.renames),
+                render=tuple(p.final.name for p in located if p.current is None),
+                reuse=tuple(p.final.name for p in located if p.current is not None and not p.moved),
+                renames=tuple((p.current.name, p.final.name) for p in moved if p.current.parent == folder),
+                copies=tuple(p.final.name for p in moved if p.current.parent != folder),
             )
         )
-    needed = {name for p in photos for name in (*p.render, *p.reuse, *(new for _, new in p.renames))}
-    moved = {old for p in photos for old, _ in p.renames}
-    recorded = {record.file for records in state.outputs.values() for record in records.values()}
-    unneeded = tuple(sorted(recorded - needed - moved))
-    markup = markup_block(results, config, plan.name)
+    needed = {p.final.name for located in run.located.values() for p in located.outputs}
+    moved = {p.current.name for located in run.located.values() for p in located.outputs if p.moved and p.current}
+    unneeded = tuple(sorted(run.state.owned() - needed - moved))
+    results, block = markup.build(results, config, plan.name)
     post = Path(config.output.post_file) if config.output.post_file else None
-    manifest = manifest_path(config, out_dir, plan.name) if config.output.manifest and results else None
-    change = _post_change(post, markup, plan, results, config.output.site)
-    return Forecast(plan, tuple(photos), unneeded, manifest, post, change, markup)
+    empty = not plan.photos and bool(plan.skipped)
+    manifest = manifest_path(config, folder, plan.name) if config.output.manifest and (results or empty) else None
+    change = _post_change(post, block, plan, results, config.output.site, empty)
+    return Forecast(plan, tuple(photos), unneeded, manifest, post, change, block)
 
 
-def _post_change(post: Path | None, block: str, plan: Plan, results: list[PhotoResult], config_site: str) -> str:
+def _post_change(post: Path | None, block: str, plan: Plan, results: list[PhotoResult], site: str, empty: bool) -> str:
     if post is None:
         return ""
-    if not results:
+    if not results and not empty:
         return "left unchanged: no photos"
     target = post.resolve()
     try:
         existing = target.read_bytes().decode("utf-8") if target.exists() else None
-        text = update_post(existing, block, plan.title, post_date(post, plan.name, results), config_site)
+        text = update_post(existing, block, plan.title, post_date(post, plan.name, results), site)
     except (OSError, UnicodeDecodeError) as error:
         return f"left unchanged: cannot be read ({error})"
     except PostError as error:

@@ -40,6 +40,22 @@ def write_atomically(path: Path, data: bytes | memoryview) -> None:
         raise
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """Give `target` the bytes of `source`, leaving `source` where it is: a hard link where the file
+    system allows one (no bytes copied), else a copy; either way through a temp name and a rename."""
+    temp = temp_path(target)
+    try:
+        try:
+            os.link(source, temp)
+        except FileExistsError:
+            temp.unlink()  # as in write_atomically: never written through, removed
+            os.link(source, temp)
+    except OSError:  # no hard links here (FAT, some network shares) or across file systems
+        write_atomically(target, source.read_bytes())
+        return
+    os.replace(temp, target)
+
+
 def write_text_if_changed(path: Path, text: str) -> bool:
     """Write UTF-8 text atomically unless the file already holds exactly it; return whether it was written.
 

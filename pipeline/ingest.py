@@ -99,6 +99,13 @@ class Found(NamedTuple):
     set_aside: dict[str, int]
 
 
+def folder_of_photos(source: Path) -> Path:
+    """The folder a command was given, or a PhotoError that says it is not one: the one such check."""
+    if not source.is_dir():
+        raise PhotoError(f"{source} is not a folder of photos")
+    return source
+
+
 def find_candidates(source: Path, config: Config, exclude: Collection[str] = ()) -> Found:
     """List the photos in `source` (not recursive), sniffing each file's first bytes.
 
@@ -108,9 +115,7 @@ def find_candidates(source: Path, config: Config, exclude: Collection[str] = ())
     names (dotfiles, which covers macOS `._*` companions and our own temp files, and downloads in
     progress) and the names in `exclude` (watch mode's files that are still settling).
     """
-    if not source.is_dir():
-        raise PhotoError(f"{source} is not a folder")
-    root = source.resolve()
+    root = folder_of_photos(source).resolve()
     candidates: list[Candidate] = []
     problems: list[Problem] = []
     skipped: list[Problem] = []

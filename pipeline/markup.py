@@ -7,6 +7,7 @@ every renderer that reads it: Liquid (Jekyll runs it over a post first), kramdow
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
@@ -89,15 +90,13 @@ def photo_markdown(alt: str, title: str, main: OutputFile, config: Config) -> st
 
 def markdown_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
     """One `![alt](url "title")` line per photo and nothing else: any Markdown renderer."""
-    return "".join(f"{photo_markdown(photo.alt, photo.title, photo.main, config)}\n" for photo in photos)
+    return "".join(f"{photo.markdown}\n" for photo in photos)
 
 
 def kramdown_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
     """The Markdown lines plus a kramdown attribute list each (Jekyll): srcset, sizes, width, height."""
-    lines = [photo_markdown(photo.alt, photo.title, photo.main, config) for photo in photos]
     return "".join(
-        f"{line}{kramdown_attributes(photo, config, index == 0)}\n"
-        for index, (line, photo) in enumerate(zip(lines, photos, strict=True))
+        f"{photo.markdown}{kramdown_attributes(photo, config, index == 0)}\n" for index, photo in enumerate(photos)
     )
 
 
@@ -223,6 +222,14 @@ STYLES: dict[str, Callable[[Sequence[PhotoResult], Config, str], str]] = {
 }
 
 
+def build(photos: Sequence[PhotoResult], config: Config, name: str = "") -> tuple[list[PhotoResult], str]:
+    """Each photo's Markdown line, made once, and the post's image block in the configured `[markup]
+    style` (`name` is the set's): the photos come back carrying their lines, for the manifest."""
+    lines = [photo_markdown(photo.alt, photo.title, photo.main, config) for photo in photos]
+    marked = [dataclasses.replace(photo, markdown=line) for photo, line in zip(photos, lines, strict=True)]
+    return marked, STYLES[config.markup.style](marked, config, name)
+
+
 def markup_block(photos: Sequence[PhotoResult], config: Config, name: str = "") -> str:
-    """The post's image block in the configured `[markup] style`; `name` is the set's."""
-    return STYLES[config.markup.style](photos, config, name)
+    """The post's image block alone (`build` without the photos)."""
+    return build(photos, config, name)[1]

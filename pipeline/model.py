@@ -177,7 +177,7 @@ class PhotoResult:
     alt: str
     title: str
     caption: str
-    markdown: str
+    markdown: str  # the photo's Markdown line; markup.build fills it in, once per run
     rendered: bool
     color: str = ""  # dominant colour, "#rrggbb": a background while the photo loads
     placeholder: str = ""  # data: URI of a tiny WebP to blur up while the photo loads
@@ -204,6 +204,8 @@ class RunResult:
     title: str = ""
     post_change: str = ""  # "created", "updated" or "unchanged" with a post file; "" without one
     set_aside: dict[str, int] = field(default_factory=dict)  # files of the folder that are not photos, by kind
+    plan: Plan | None = None  # what the run set out to do (skipped photos included), for review and the editor
+    analyses: dict[str, Analysis] = field(default_factory=dict)  # content hash -> curation scores, as recorded
 
     @property
     def ok(self) -> bool:

@@ -18,10 +18,9 @@ from functools import cache
 from pathlib import Path
 
 from . import formats, ingest, pool
-from .cache import State
+from .cache import PublishedSet, State
 from .config import Config
 from .errors import PhotoError
-from .markup import photo_markdown
 from .metadata import serial_digest
 from .model import (
     Candidate,
@@ -67,6 +66,7 @@ def make_plan(
     config: Config,
     state: State,
     *,
+    published: PublishedSet | None = None,
     exclude: Collection[str] = (),
     keep_deleted: bool = False,
     found: ingest.Found | None = None,
@@ -74,7 +74,8 @@ def make_plan(
     """Everything a run will publish from `source`; the record `state` supplies what is known already.
 
     Read headers of new or changed files are added to `state`, so the next run reads nothing again.
-    `found` is the folder's listing when the caller has it already.
+    `published` is the set the output folder holds (its name and title are kept); `found` is the
+    folder's listing when the caller has it already.
     """
     listing = found or ingest.find_candidates(source, config, exclude)
     candidates, failures, warnings = listing.candidates, list(listing.failures), list(listing.skipped)
@@ -82,7 +83,7 @@ def make_plan(
     if keep_deleted:
         photos += _deleted_sources(source, state, photos)
     photos = [_clock_corrected(photo, config.time.offsets) for photo in photos]
-    name, title = set_name_and_title(source, config, state)
+    name, title = set_name_and_title(source, config, published)
     captions = load_captions(source)
     out_dir = Path(config.output.dir)
     skipped = tuple(photo for photo in photos if photo.path.name in captions.skip)
@@ -122,13 +123,13 @@ def _in_order(photos: list[SourcePhoto], order: tuple[str, ...]) -> list[SourceP
     return first + [photo for photo in ingest.capture_order(photos) if photo.path.name not in order]
 
 
-def set_name_and_title(source: Path, config: Config, state: State) -> tuple[str, str]:
+def set_name_and_title(source: Path, config: Config, published: PublishedSet | None) -> tuple[str, str]:
     """The set's name and title: as configured, else as last published from this folder, else the folder's.
 
     So a set published with `--name` keeps its file names when a later command is run without it.
     """
     folder = display_name(source.resolve())
-    published = state.published if state.published and state.published.source == str(source.resolve()) else None
+    published = published if published and published.source == str(source.resolve()) else None
     name = slugify(config.output.name or (published.name if published else folder))  # reaches paths: never raw
     title = config.text.title or (published.title if published else default_title(folder))
     return name, title
@@ -158,10 +159,10 @@ def number_photos(
 
 
 def photo_result(
-    plan: PhotoPlan, outputs: tuple[OutputFile, ...], placeholder: Placeholder | None, config: Config, rendered: bool
+    plan: PhotoPlan, outputs: tuple[OutputFile, ...], placeholder: Placeholder | None, rendered: bool
 ) -> PhotoResult:
-    """A planned photo as published, once its outputs exist (or, for a dry run, would)."""
-    main = next((o for o in outputs if o.role == "main"), outputs[0])
+    """A planned photo as published, once its outputs exist (or, for a dry run, would); its Markdown
+    line is markup's to make (`markup.build`)."""
     return PhotoResult(
         source=plan.photo.path,
         number=plan.number,
@@ -172,7 +173,7 @@ def photo_result(
         alt=plan.text.alt,
         title=plan.text.title,
         caption=plan.text.caption,
-        markdown=photo_markdown(plan.text.alt, plan.text.title, main, config),
+        markdown="",
         rendered=rendered,
         color=placeholder.color if placeholder else "",
         placeholder=placeholder.lqip if placeholder else "",

@@ -47,11 +47,10 @@ def write_post(
 
     The post is read and written as bytes-exact UTF-8 text (CRLF line ends, a BOM and text after
     the markers survive). A symbolic link is followed, so the linked file is updated, and the
-    file's permissions are kept. A run without photos leaves the post alone rather than emptying it.
+    file's permissions are kept. The caller decides whether an empty block is meant (every photo
+    skipped) or a reason to leave the post alone (every photo failed).
     Returns what happened to it ("created", "updated", "unchanged", or "" when left alone) and problems.
     """
-    if not photos:
-        return "", []
     target = post.resolve()
     try:
         existing = target.read_bytes().decode("utf-8") if target.exists() else None

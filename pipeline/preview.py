@@ -6,10 +6,10 @@ files carry. The page is a single file with inline CSS and script; images are re
 relative paths, so it works opened from disk beside the outputs. Every text is escaped: alt text
 and file names come from people and cameras.
 
-The sheet is written into the output folder as a dotfile (`.NAME-preview.html`), like the state
-record, so site builders do not publish it: it tells which originals carried GPS or serials. A
-folder is previewed through the same plan and run as `gallery process` (`publish=False`): the set
-keeps its recorded name, and no published file is renamed, rewritten or deleted.
+The sheet tells which originals carried GPS or serials, so it is written into gallery's private
+folder in the user's cache (`run.private_folder`), never where a site publishes. A folder is
+previewed through the same plan and run as `gallery process` (`publish=False`): its renders go to
+that private folder too, the set keeps its recorded name, and no published file is touched.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from .manifest import read_manifest
 from .markup import DATA_URI, HEX_COLOUR
 from .model import OutputFile, PhotoResult
 from .names import display_name, slugify
-from .review import ReviewedPhoto, review
-from .run import process
+from .review import ReviewedPhoto, judge
+from .run import private_folder, process
 
 # Rows of the metadata table; "yes" in a published file for the first three is flagged.
 PRIVATE_ROWS = ("GPS position", "serial numbers", "maker notes")
@@ -45,13 +45,14 @@ def preview(target: Path, config: Config, out_dir: str | None = None, output: Pa
         config = config.with_overrides(output__post_file="", output__dir=out_dir)
         result = process(target, config, publish=False)
         photos, title, name, at_hand = list(result.photos), result.title, result.name, True
-        images = Path(config.output.dir)
-        curated = {photo.source.name: photo for photo in review(target, config, render=False).photos}
+        reviewed = judge(result.plan, result.analyses, result.failures, config).photos if result.plan else ()
+        curated = {photo.source.name: photo for photo in reviewed}
     else:
         images = Path(out_dir) if out_dir else target.parent
         title, name, photos = read_manifest(target, images)
         name, at_hand, curated = slugify(name), False, {}
-    output = output or images / f".{name}-preview.html"
+        config = config.with_overrides(output__dir=str(images))
+    output = output or private_folder(config) / f"{name}-preview.html"
     output.parent.mkdir(parents=True, exist_ok=True)
     page = contact_sheet(photos, title, output.parent, config, at_hand, curated)
     write_atomically(output, page.encode("utf-8"))

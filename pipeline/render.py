@@ -41,8 +41,7 @@ class RenderJob:
 
     photo: SourcePhoto
     specs: tuple[OutputSpec, ...]
-    encode: frozenset[str]  # keys of the specs to write; the others are only resized through
-    out_dir: Path
+    targets: dict[str, Path]  # key -> where to write that output; specs not listed are only resized through
     config: Config
 
 
@@ -118,14 +117,14 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
                 pixels = current = current.resize((spec.width, spec.height), Image.Resampling.LANCZOS)
             else:
                 pixels = current
-            if spec.key in job.encode:
+            if spec.key in job.targets:
                 if mark is not None and (spec.role != "thumbnail" or config.watermark.thumbnails):
                     pixels = stamp(pixels, mark, config.watermark)
                 exif_block = exif.for_size(spec.width, spec.height)
                 data = encode(pixels, spec.format, config, colour.icc_profile, exif_block)
                 if spec is largest and as_is and mark is None:
                     data = _source_unless_much_larger(job.photo.path, data, exif_block, colour.icc_profile)
-                path = job.out_dir / spec.filename
+                path = job.targets[spec.key]
                 try:
                     write_atomically(path, data)
                 except OSError as error:

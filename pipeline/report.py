@@ -105,6 +105,8 @@ def forecast_text(forecast: Forecast, prune: bool) -> str:
             parts.append(f"render {len(photo.render)}")
         if photo.renames:
             parts.append(f"rename {len(photo.renames)} (from {photo.renames[0][0]})")
+        if photo.copies:
+            parts.append(f"copy {len(photo.copies)} rendered by review or preview")
         if photo.reuse:
             parts.append(f"{len(photo.reuse)} unchanged")
         lines.append(f"{photo.number:>3}  {display_name(photo.source)} -> {photo.stem}: {', '.join(parts)}")
@@ -139,6 +141,7 @@ def forecast_json(forecast: Forecast, prune: bool) -> str:
                 "render": list(p.render),
                 "unchanged": list(p.reuse),
                 "renames": [{"from": old, "to": new} for old, new in p.renames],
+                "copied": list(p.copies),
             }
             for p in forecast.photos
         ],

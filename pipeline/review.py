@@ -8,19 +8,18 @@ grouped, soft and badly exposed frames flagged, and one photo per burst suggeste
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from . import curation
-from .cache import load_state
 from .config import Config
 from .errors import ConfigError
 from .manifest import manifest_path, read_manifest
-from .model import Analysis, Plan, SourcePhoto
+from .model import Analysis, Plan, Problem, SourcePhoto
 from .names import display_name
-from .plan import make_plan
-from .run import process
+from .run import Target, prepare, process
 
 
 @dataclass(frozen=True)
@@ -48,21 +47,29 @@ class Review:
 
 
 def review(source: Path, config: Config, render: bool = True) -> Review:
-    """Render what is missing (publishing nothing), then group, flag and suggest from the record.
+    """Render what is missing into the private folder (publishing nothing), then group, flag and
+    suggest from the scores.
 
-    Without `render`, only the scores the record already holds are used (photos never rendered get
-    no group or flags): what `gallery captions` notes without being asked to render.
+    Without `render`, only the scores already recorded (by review, preview or process) are used:
+    photos never rendered get no group or flags. That is what `gallery captions` notes without
+    being asked to render.
     """
-    failures = process(source, config, publish=False).failures if render else ()
-    out_dir = Path(config.output.dir)
-    state = load_state(out_dir)
-    plan = make_plan(source, config, state)
+    if render:
+        result = process(source, config, publish=False)
+        if result.plan is not None:
+            return judge(result.plan, result.analyses, result.failures, config)
+    run = prepare(source, config, Target.of(config, publish=False))
+    return judge(run.plan, run.state.analyses, (), config)
+
+
+def judge(plan: Plan, analyses: Mapping[str, Analysis], failures: Sequence[Problem], config: Config) -> Review:
+    """Group, flag and suggest over a plan's photos (skipped ones included) from their scores."""
     numbers = {photo.photo.content_hash: photo.number for photo in plan.photos}
     photos = [photo.photo for photo in plan.photos] + list(plan.skipped)
-    scored = [(photo, state.analyses.get(photo.content_hash)) for photo in photos]
+    scored = [(photo, analyses.get(photo.content_hash)) for photo in photos]
     shots = [curation.Shot(photo.path.name, photo.captured, analysis) for photo, analysis in scored if analysis]
     groups = curation.group(shots)
-    published = _published(config, out_dir, plan.name)
+    published = _published(config, Path(config.output.dir), plan.name)
     reviewed = [_reviewed(photo, analysis, groups, numbers, published) for photo, analysis in scored]
     reviewed.sort(key=lambda p: (p.number is None, p.number or 0, p.captured is None, p.captured or datetime.min))
     return Review(plan, tuple(reviewed), tuple(str(failure) for failure in failures))

@@ -1,37 +1,140 @@
-"""The one entry point: `process(source, config)`. The CLI, watch mode, preview and site builders call it.
+"""The one orchestrator: every command's run is `prepare` (read only) and then `execute` (writes).
 
-A run: lock the output folder, make the plan (plan.py), reuse what the record says is already
-there, render the rest on the worker pool, then publish: the markup block, the manifest and the
-post. Orchestration only: each step lives in the module named for it.
+`prepare` reads the folder, the record and captions.toml and decides everything: the plan (plan.py)
+and where each planned output stands. `--dry-run` shows a prepared run and stops. `execute` places
+what exists, renders the rest on the worker pool, commits the set under its names (commit.py), then
+writes the markup, the manifest and the post, and only then deletes what no output owns. `process`
+is the two under the output folder's lock; the CLI, watch mode, review, preview, captions, the
+editor and site builders all call it.
+
+review, preview and captions publish nothing: their runs write into a private folder in the user's
+cache (never into a folder the site publishes), and a later `process` takes their renders from
+there instead of rendering again.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
 import sys
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import pool, render, sites
-from .cache import PublishedSet, State, journal_outputs, load_state, save_state
+import platformdirs
+
+from . import markup, pool, render, sites
+from .cache import Located, Placed, PublishedSet, State, journal_rendered, load_state, save_state
+from .commit import commit, place, release
 from .config import Config
-from .errors import OutputError, PhotoError
+from .errors import ConfigError, OutputError
 from .files import remove_stale_temp_files
-from .ingest import Found, find_candidates
+from .ingest import Found, find_candidates, folder_of_photos
 from .lock import output_lock
 from .manifest import build_manifest, manifest_path, write_manifest
-from .markup import markup_block
-from .model import OutputFile, OutputSpec, PhotoPlan, PhotoResult, Plan, Problem, RunResult
+from .model import OutputFile, PhotoPlan, PhotoResult, Plan, Problem, RunResult
+from .names import slugify
 from .plan import make_plan, number_photos, photo_result
 from .post import write_post
 from .render import RenderJob, RenderResult
 from .texts import alt_problems
 
-PREVIEW_FOLDER = ".gallery-preview"  # where preview renders photos whose published names are taken
 STDOUT = "-"  # output.manifest = "-": the caller prints the manifest instead of a file being written
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a run writes. `folder` gets the outputs and its record; with `publish` the manifest and
+    the post are written too. `published` is the output folder whose record names the set;
+    `elsewhere` are gallery's other folders whose records may already hold an output."""
+
+    folder: Path
+    publish: bool
+    published: Path
+    elsewhere: tuple[Path, ...]
+
+    @classmethod
+    def of(cls, config: Config, publish: bool = True) -> Target:
+        out, private = Path(config.output.dir), private_folder(config)
+        return cls(out, True, out, (private,)) if publish else cls(private, False, out, (out,))
+
+
+def private_folder(config: Config) -> Path:
+    """The folder of review's, preview's and captions' renders and scores for one output folder: in
+    the user's cache folder (XDG_CACHE_HOME on Linux), never where a site publishes."""
+    out = Path(config.output.dir).resolve()
+    digest = hashlib.blake2b(str(out).encode("utf-8", "surrogateescape"), digest_size=6).hexdigest()
+    return Path(platformdirs.user_cache_dir("gallery")) / "sets" / f"{slugify(out.name)}-{digest}"
+
+
+@dataclass
+class Run:
+    """A prepared run: the plan, the record of the target folder (`state`), the records of the
+    folders it may take outputs from (`others`), and where each photo's outputs stand."""
+
+    source: Path
+    config: Config
+    target: Target
+    state: State
+    others: list[tuple[State, Path]]
+    plan: Plan
+    located: dict[str, Located]
+
+
+def check_folders(source: Path, config: Config) -> None:
+    """The photos must be a folder, the output folder must not be a file, and gallery's outputs must
+    never land among the photos, where each run would take them for new ones."""
+    folder_of_photos(source)
+    out = Path(config.output.dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"cannot use {out} as the output folder: it is a file, not a folder")
+    if out.resolve().is_relative_to(source.resolve()):
+        raise ConfigError(
+            f"the output folder {out} is inside the photo folder {source}: gallery would read its own "
+            "outputs as new photos; choose an --out outside it"
+        )
+
+
+def prepare(
+    source: Path,
+    config: Config,
+    target: Target,
+    *,
+    exclude: Collection[str] = (),
+    keep_deleted: bool = False,
+    found: Found | None = None,
+) -> Run:
+    """Everything a run will do, decided from the folder, the records and captions.toml; nothing is
+    written. Outputs another gallery folder holds are taken from there, unless `run.force`."""
+    check_folders(source, config)
+    state = load_state(target.folder) if target.folder.is_dir() else State()
+    others = [] if config.run.force else [(load_state(p), p) for p in target.elsewhere if p.is_dir()]
+    if config.run.force:
+        state = State(published=state.published)
+    owner = state if target.publish else next((s for s, p in others if p == target.published), State())
+    plan = make_plan(
+        source, config, state, published=owner.published, exclude=exclude, keep_deleted=keep_deleted, found=found
+    )
+    for photo in (*(p.photo for p in plan.photos), *plan.skipped):
+        state.adopt(photo.content_hash, [other for other, _ in others])
+    located = {p.photo.content_hash: state.locate(p, target.folder, others) for p in plan.photos}
+    return Run(source, config, target, state, others, plan, located)
+
+
+@contextmanager
+def holding(target: Target, config: Config) -> Iterator[None]:
+    """The target folder, created, and its run lock for the whole run."""
+    try:
+        target.folder.mkdir(parents=True, exist_ok=True)
+        with output_lock(target.folder, config.run.wait):
+            yield
+    except OSError as error:
+        # The run's own files (lock, record, manifest, post) or folders failing: nothing sensible can
+        # be written after that. A photo's own failure never gets here.
+        raise OutputError(f"cannot use {error.filename or target.folder}: {error.strerror or error}") from None
 
 
 def process(
@@ -53,203 +156,182 @@ def process(
     `prune` removes outputs that no current photo needs; `progress` shows a bar on stderr (default:
     when stderr is a terminal); `exclude` names files of `source` to leave out as if absent (watch
     mode's files still being written); `keep_deleted` keeps photos of the last run whose source is
-    gone, with their outputs, while those are still there. With `publish=False` (preview) no
-    published file is renamed, rewritten or deleted, and no manifest or post is written.
+    gone, with their outputs, while those are still there. With `publish=False` (review, preview)
+    the run writes into its private folder (`private_folder`) and no manifest or post.
     Raises GalleryError subclasses for what stops the whole run; a photo's failure is in the result.
     """
     started = time.perf_counter()
     config = (config or Config()).with_overrides(**overrides)
-    source = Path(source)
-    if not source.is_dir():
-        raise PhotoError(f"{source} is not a folder of photos")
-    out_dir = Path(config.output.dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"cannot use {out_dir} as the output folder: it is a file, not a folder")
+    source, target = Path(source), Target.of(config, publish)
+    check_folders(source, config)
     found = find_candidates(source, config, exclude)
     if not keep_deleted and not (found.candidates or found.failures or found.skipped):
         # Nothing to publish: no folder, lock or empty manifest is left behind for it.
         return RunResult((), (), (), 0, 0, time.perf_counter() - started, "", set_aside=found.set_aside)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with output_lock(out_dir, config.run.wait):
-            show = not config.run.quiet and (sys.stderr.isatty() if progress is None else progress)
-            run = _Run(source, out_dir, config, executor, show, publish)
-            return run.go(prune, exclude, keep_deleted, found, started)
-    except OSError as error:
-        # Per-photo failures are reported per photo; this is the run's own files (lock, record,
-        # manifest, post) or folders failing, after which nothing sensible can be written.
-        raise OutputError(f"cannot use {error.filename or out_dir}: {error.strerror or error}") from None
+    show = not config.run.quiet and (sys.stderr.isatty() if progress is None else progress)
+    with holding(target, config):
+        run = prepare(source, config, target, exclude=exclude, keep_deleted=keep_deleted, found=found)
+        return execute(run, executor=executor, prune=prune, progress=show, started=started)
 
 
-class _Run:
-    """One run's fixed surroundings, so each step below takes only what it works on."""
-
-    def __init__(
-        self, source: Path, out_dir: Path, config: Config, executor: Executor | None, progress: bool, publish: bool
-    ) -> None:
-        self.source, self.out_dir, self.config = source, out_dir, config
-        self.executor, self.progress, self.publish = executor, progress, publish
-
-    def go(self, prune: bool, exclude: Collection[str], keep_deleted: bool, found: Found, started: float) -> RunResult:
-        remove_stale_temp_files(self.out_dir)
-        state = load_state(self.out_dir)
-        if self.config.run.force:
-            state = State(published=state.published)
-        plan = make_plan(self.source, self.config, state, exclude=exclude, keep_deleted=keep_deleted, found=found)
-        failures, warnings = list(plan.failures), list(plan.warnings)
-        post_change = ""
-        photos, results = self._render(plan, state, failures, warnings)
-        markup = markup_block(results, self.config, plan.name)
-        if self.publish:
-            published = [(photo.photo, result.outputs) for photo, result in zip(photos, results, strict=True)]
-            state.settle(published, self.out_dir, prune, left_out=plan.skipped)
-            post_change, problems = self._write_texts(plan, results, markup)
-            failures += problems
-            if results:
-                warnings += self._install_templates()
-                state.published = PublishedSet(str(self.source.resolve()), plan.name, plan.title)
-        if self.config.output.post_file and not results and self.publish:
+def execute(
+    run: Run, *, executor: Executor | None = None, prune: bool = False, progress: bool = False, started: float = 0.0
+) -> RunResult:
+    """Carry out a prepared run; the caller holds the target folder's lock (`holding`)."""
+    started = started or time.perf_counter()
+    folder, plan, state, config = run.target.folder, run.plan, run.state, run.config
+    remove_stale_temp_files(folder)
+    failures, warnings = list(plan.failures), list(plan.warnings)
+    photos, produced, rendered = _produce(run, failures, warnings, executor, progress)
+    commit(folder, [(p.photo.content_hash, outputs, [folder / s.filename for s in p.specs]) for p, outputs in produced])
+    state.claim((p.photo.content_hash, _at_final(p, outputs, folder)) for p, outputs in produced)
+    results, block = markup.build(
+        [
+            photo_result(p, _at_final(p, outputs, folder), state.placeholders.get(p.photo.content_hash), h in rendered)
+            for p, outputs in produced
+            for h in (p.photo.content_hash,)
+        ],
+        config,
+        plan.name,
+    )
+    doomed = state.forget([p.photo for p in photos], plan.skipped, prune)
+    post_change = ""
+    empty = not results and not plan.photos  # every photo skipped, or gone: the block is emptied
+    if run.target.publish and (results or empty):
+        post_change, problems = _write_texts(run, results, block)
+        failures += problems
+        if results:
+            warnings += _install_templates(config)
+            state.published = PublishedSet(str(run.source.resolve()), plan.name, plan.title)
+        elif plan.skipped:
             warnings.append(
-                Problem(Path(self.config.output.post_file), "no photos came out; the post was left unchanged")
+                Problem(run.source, "every photo is marked skip = true in captions.toml: the block is empty")
             )
-        save_state(self.out_dir, state)
-        failures.sort(key=lambda problem: problem.path.name)
-        return RunResult(
-            photos=tuple(results),
-            failures=tuple(failures),
-            warnings=tuple(warnings),
-            bytes_in=sum(plan.photo.size for plan, result in zip(photos, results, strict=True) if result.rendered),
-            bytes_out=sum(o.bytes for photo in results for o in photo.outputs),
-            seconds=time.perf_counter() - started,
-            markup=markup,
-            alt_warnings=tuple(alt_problems(results, self.source, plan.captions)),
-            name=plan.name,
-            title=plan.title,
-            post_change=post_change,
-            set_aside=plan.set_aside,
-        )
+        if not problems:
+            release(folder, state, doomed)
+    elif not run.target.publish:
+        release(folder, state, doomed)
+    elif config.output.post_file:
+        warnings.append(Problem(Path(config.output.post_file), "no photos came out; the post was left unchanged"))
+    save_state(folder, state)
+    failures.sort(key=lambda problem: problem.path.name)
+    return RunResult(
+        photos=tuple(results),
+        failures=tuple(failures),
+        warnings=tuple(warnings),
+        bytes_in=sum(p.photo.size for p in photos if p.photo.content_hash in rendered),
+        bytes_out=sum(o.bytes for photo in results for o in photo.outputs),
+        seconds=time.perf_counter() - started,
+        markup=block,
+        alt_warnings=tuple(alt_problems(results, run.source, plan.captions)),
+        name=plan.name,
+        title=plan.title,
+        post_change=post_change,
+        set_aside=plan.set_aside,
+        plan=plan,
+        analyses=dict(state.analyses),
+    )
 
-    def _render(
-        self, plan: Plan, state: State, failures: list[Problem], warnings: list[Problem]
-    ) -> tuple[tuple[PhotoPlan, ...], list[PhotoResult]]:
-        """Render what is missing. Numbers are given before rendering; if a photo then fails to decode,
-        the others are numbered again so the post has no gaps (that pass only renames files)."""
-        photos = plan.photos
-        rendered_now: set[str] = set()  # photos rendered by this run, in any pass
-        while photos:
-            done, jobs = self._reuse_cached(photos, state)
-            jobs.sort(key=lambda job: -job.photo.width * job.photo.height)  # largest first: no long tail
-            rendered = pool.run_all(
-                render.render,
-                jobs,
-                workers=self.config.jobs,
-                executor=self.executor,
-                progress=self.progress,
-                label="rendering",
-                on_result=self._journal,
-            )
-            by_hash = {result.photo.content_hash: result for result in rendered}
-            broken = {h for h, result in by_hash.items() if result.error}
-            rendered_now |= {h for h, result in by_hash.items() if result.outputs}
-            failures += [Problem(by_hash[h].photo.path, by_hash[h].error or "") for h in broken]
-            for result in rendered:
-                warnings.extend(Problem(result.photo.path, text) for text in result.warnings)
-                if self._published_here(result.outputs):
-                    state.record_outputs(result.photo.content_hash, result.outputs)
-                if result.placeholder is not None:
-                    state.placeholders[result.photo.content_hash] = result.placeholder
-                if result.analysis is not None:
-                    state.analyses[result.photo.content_hash] = result.analysis
-            if broken:
-                kept = [p.photo for p in photos if p.photo.content_hash not in broken]
-                photos = number_photos(kept, plan.name, plan.title, plan.captions, self.config)
+
+def _produce(
+    run: Run, failures: list[Problem], warnings: list[Problem], executor: Executor | None, progress: bool
+) -> tuple[tuple[PhotoPlan, ...], list[tuple[PhotoPlan, tuple[OutputFile, ...]]], set[str]]:
+    """Every planned photo's outputs where the commit expects them: placed, or rendered now.
+
+    Numbers are given before rendering; if a photo then fails to decode, the others are numbered
+    again so the post has no gaps, and their outputs placed under the new names (no pixel is
+    rendered twice). Returns the photos, their outputs in plan order, and the photos rendered now.
+    """
+    folder, state, config = run.target.folder, run.state, run.config
+    photos, located = run.plan.photos, run.located
+    rendered_now: set[str] = set()
+    while True:
+        ready: dict[str, dict[str, OutputFile]] = {}
+        jobs = []
+        for photo in photos:
+            content_hash = photo.photo.content_hash
+            where = located[content_hash]
+            ready[content_hash] = {
+                p.spec.key: place(folder, state, content_hash, p) if p.moved else _existing(p)
+                for p in where.outputs
+                if p.current is not None
+            }
+            if where.needs_decode:
+                jobs.append(RenderJob(photo.photo, photo.specs, where.to_render, config))
+        jobs.sort(key=lambda job: -job.photo.width * job.photo.height)  # largest first: no long tail
+
+        def journal(result: RenderResult) -> None:
+            """Each photo's outputs noted the moment they exist: a killed run loses no finished work."""
+            if result.outputs and result.placeholder is not None:
+                journal_rendered(folder, result.photo.content_hash, result.outputs, result.placeholder, result.analysis)
+
+        results = pool.run_all(
+            render.render, jobs, workers=config.jobs, executor=executor, progress=progress, label="rendering",
+            on_result=journal,
+        )  # fmt: skip
+        broken = set()
+        for result in results:
+            content_hash = result.photo.content_hash
+            warnings.extend(Problem(result.photo.path, text) for text in result.warnings)
+            if result.error:
+                broken.add(content_hash)
+                failures.append(Problem(result.photo.path, result.error))
                 continue
-            results = []
-            for photo in photos:
-                fresh = by_hash[photo.photo.content_hash].outputs if photo.photo.content_hash in by_hash else ()
-                outputs = _in_plan_order(photo.specs, done[photo.photo.content_hash], fresh)
-                placeholder = state.placeholders.get(photo.photo.content_hash)
-                rendered = photo.photo.content_hash in rendered_now
-                results.append(photo_result(photo, outputs, placeholder, self.config, rendered))
-            return photos, results
-        return (), []
+            state.record_outputs(content_hash, result.outputs)
+            ready[content_hash].update({o.key: o for o in result.outputs})
+            rendered_now |= {content_hash} if result.outputs else set()
+            if result.placeholder is not None:
+                state.placeholders[content_hash] = result.placeholder
+            if result.analysis is not None:
+                state.analyses[content_hash] = result.analysis
+        if not broken:
+            produced = [(p, tuple(ready[p.photo.content_hash][s.key] for s in p.specs)) for p in photos]
+            return photos, produced, rendered_now
+        kept = [p.photo for p in photos if p.photo.content_hash not in broken]
+        plan = run.plan
+        photos = number_photos(kept, plan.name, plan.title, plan.captions, config)
+        located = {p.photo.content_hash: state.locate(p, folder, run.others) for p in photos}
 
-    def _reuse_cached(
-        self, photos: Iterable[PhotoPlan], state: State
-    ) -> tuple[dict[str, tuple[OutputFile, ...]], list[RenderJob]]:
-        """Split planned outputs into files that already exist with the right bytes and work to do.
 
-        Cached outputs under old names (the set was renumbered) are renamed, not re-rendered, and
-        only when publishing: preview shows them where they are. Renames go through temporary names
-        first so that a shift (02 -> 03, 03 -> 04) never overwrites a file that is still to be moved.
-        """
-        done: dict[str, tuple[OutputFile, ...]] = {}
-        jobs: list[RenderJob] = []
-        moves: list[tuple[Path, Path]] = []
-        for plan in photos:
-            reuse = state.reuse(plan, self.out_dir, rename=self.publish)
-            done[plan.photo.content_hash] = reuse.outputs
-            moves += reuse.renames
-            if reuse.needs_decode:
-                folder = self._folder_for(plan, reuse.missing)
-                jobs.append(RenderJob(plan.photo, plan.specs, reuse.missing, folder, self.config))
-        staged = []
-        for index, (existing, target) in enumerate(moves):
-            temp = self.out_dir / f".rename-{index}.{os.getpid()}.tmp"
-            os.replace(existing, temp)
-            staged.append((temp, target))
-        for temp, target in staged:
-            os.replace(temp, target)
-        return done, jobs
+def _existing(placed: Placed) -> OutputFile:
+    """An output whose bytes already are where the commit expects them."""
+    spec, path = placed.spec, placed.target
+    return OutputFile(spec.role, spec.format, spec.width, spec.height, path.stat().st_size, path, spec.key)
 
-    def _folder_for(self, plan: PhotoPlan, missing: frozenset[str]) -> Path:
-        """Where a photo's missing outputs go: the output folder, unless a preview would overwrite
-        another photo's published file there (the set was renumbered since), then a hidden folder."""
-        if self.publish or not any((self.out_dir / s.filename).exists() for s in plan.specs if s.key in missing):
-            return self.out_dir
-        folder = self.out_dir / PREVIEW_FOLDER
-        folder.mkdir(exist_ok=True)
-        return folder
 
-    def _published_here(self, outputs: Iterable[OutputFile]) -> bool:
-        return all(output.path.parent == self.out_dir for output in outputs)
+def _at_final(photo: PhotoPlan, outputs: tuple[OutputFile, ...], folder: Path) -> tuple[OutputFile, ...]:
+    """The outputs under their published names, as the commit leaves them."""
+    return tuple(
+        OutputFile(o.role, o.format, o.width, o.height, o.bytes, folder / spec.filename, o.key)
+        for o, spec in zip(outputs, photo.specs, strict=True)
+    )
 
-    def _journal(self, result: RenderResult) -> None:
-        """Record each photo's outputs as soon as it is rendered, so a killed run loses no finished work."""
-        if result.outputs and result.placeholder is not None and self._published_here(result.outputs):
-            journal_outputs(
-                self.out_dir, result.photo.content_hash, result.outputs, result.placeholder, result.analysis
-            )
 
-    def _write_texts(self, plan: Plan, results: list[PhotoResult], markup: str) -> tuple[str, list[Problem]]:
-        """Write the manifest and the post's block, each atomically, once per run; say what became
-        of the post and what failed."""
-        problems, post_change = [], ""
-        if self.config.output.manifest not in ("", STDOUT) and results:
-            path = manifest_path(self.config, self.out_dir, plan.name)
-            try:
-                write_manifest(path, build_manifest(results, self.config, plan.title, plan.name))
-            except OSError as error:
-                problems.append(Problem(path, f"manifest cannot be written: {error.strerror or error}"))
-        if self.config.output.post_file:
-            post = Path(self.config.output.post_file)
-            post_change, failed = write_post(post, markup, plan.title, plan.name, results, self.config.output.site)
-            problems += failed
-        return post_change, problems
-
-    def _install_templates(self) -> list[Problem]:
-        """The templates the markup needs in the site (Hugo's shortcode), written once, never over
-        the site's own; said as a warning, since it changes the site."""
-        site = sites.choose(self.config.output.site, Path(self.config.output.post_file or self.out_dir))
+def _write_texts(run: Run, results: list[PhotoResult], block: str) -> tuple[str, list[Problem]]:
+    """Write the manifest and the post's block, each atomically, once per run; say what became of
+    the post and what failed."""
+    config, plan = run.config, run.plan
+    problems: list[Problem] = []
+    post_change = ""
+    if config.output.manifest not in ("", STDOUT):
+        path = manifest_path(config, run.target.folder, plan.name)
         try:
-            written = sites.install_templates(site, self.config.markup.style)
+            write_manifest(path, build_manifest(results, config, plan.title, plan.name))
         except OSError as error:
-            return [Problem(Path(self.config.output.post_file or self.out_dir), f"template not written: {error}")]
-        return [Problem(path, "written: gallery's Hugo shortcode, which the block calls") for path in written]
+            problems.append(Problem(path, f"manifest cannot be written: {error.strerror or error}"))
+    if config.output.post_file:
+        post = Path(config.output.post_file)
+        post_change, failed = write_post(post, block, plan.title, plan.name, results, config.output.site)
+        problems += failed
+    return post_change, problems
 
 
-def _in_plan_order(
-    specs: tuple[OutputSpec, ...], reused: Iterable[OutputFile], fresh: Iterable[OutputFile]
-) -> tuple[OutputFile, ...]:
-    by_key = {o.key: o for o in (*reused, *fresh)}
-    return tuple(by_key[spec.key] for spec in specs if spec.key in by_key)
+def _install_templates(config: Config) -> list[Problem]:
+    """The templates the markup needs in the site (Hugo's shortcode), written once, never over
+    the site's own; said as a warning, since it changes the site."""
+    site = sites.choose(config.output.site, Path(config.output.post_file or config.output.dir))
+    try:
+        written = sites.install_templates(site, config.markup.style)
+    except OSError as error:
+        return [Problem(Path(config.output.post_file or config.output.dir), f"template not written: {error}")]
+    return [Problem(path, "written: gallery's Hugo shortcode, which the block calls") for path in written]

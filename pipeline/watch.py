@@ -31,7 +31,7 @@ from .config import Config
 from .errors import OutputError, PhotoError
 from .model import RunResult
 from .report import Say
-from .run import process
+from .run import check_folders, process
 from .texts import CAPTIONS_FILE
 
 # A batch renders at most this many new or changed photos per worker, so a stop request waits
@@ -345,12 +345,10 @@ def watch(
     """
     config = config or Config()
     source = Path(source)
-    if not source.is_dir():
-        raise PhotoError(f"{source} is not a folder")
-    written = [Path(config.output.dir), *([Path(config.output.post_file).parent] if config.output.post_file else [])]
-    if any(folder.resolve() == source.resolve() for folder in written):
+    check_folders(source, config)
+    if config.output.post_file and Path(config.output.post_file).parent.resolve() == source.resolve():
         # Each batch's own writes would look like new uploads and start the next batch.
-        raise PhotoError(f"write the image set and the post outside {source}: it is the folder being watched")
+        raise PhotoError(f"write the post outside {source}: it is the folder being watched")
     stop = stop or threading.Event()
     settle = config.watch.settle
     polling = config.watch.poll or on_network_mount(source)

@@ -23,6 +23,15 @@ FIXTURES = REPO / "tests" / "fixtures"
 CORPUS = Path(os.environ.get("GALLERY_CORPUS") or REPO.parent / "shared" / "corpus")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """gallery's private folders (review's and preview's renders) in a folder of the test session's
+    own, for the CLI in subprocesses too: the tester's cache is never read or written."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    return folder
+
+
 def fixture_photo(name: str) -> Path:
     """A fixture photo by file name, in whichever folder of tests/fixtures it lives."""
     matches = sorted(FIXTURES.glob(f"*/{name}"))

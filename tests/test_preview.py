@@ -52,12 +52,13 @@ def _section(html: str, source: str) -> str:
     return next(part for part in html.split("<section ") if f"· {source}" in part)
 
 
-def test_page_is_written_beside_the_outputs(sheet) -> None:
+def test_page_is_written_beside_the_outputs_in_the_private_folder(sheet, private_cache: Path) -> None:
     work, page = sheet
-    assert page == work / "site/img" / f".{NAME}-preview.html"
+    assert page.is_relative_to(private_cache) and page.name == f"{NAME}-preview.html"
+    assert not (work / "site").exists(), "preview writes nothing into a folder the site publishes"
     html = page.read_text(encoding="utf-8")
     # Every output of the run is on the page, with its pixel size and bytes.
-    files = sorted(p for p in (work / "site/img").iterdir() if not p.name.startswith(".") and p.suffix != ".json")
+    files = sorted(p for p in page.parent.iterdir() if p.suffix in (".jpeg", ".webp"))
     assert len(files) >= 12
     for file in files:
         with Image.open(file) as image:
@@ -82,7 +83,7 @@ def test_metadata_kept_or_removed_agrees_with_exiftool(sheet, exiftool) -> None:
     section = _section(html, "DSCN0010.jpg")
     assert "<tr><th>GPS position</th><td>yes</td><td>no</td></tr>" in section
     assert f"<td>{source['Model']}" in section or source["Model"] in section
-    outputs = sorted((work / "site/img").glob(f"{NAME}-*"))
+    outputs = sorted(p for p in page.parent.glob(f"{NAME}-*") if p.suffix in (".jpeg", ".webp"))
     assert not any("GPSLatitude" in row for row in exiftool(*outputs, args=("-GPSLatitude",)))
     # The falcon has XMP and IPTC in the source and none in the published files.
     falcon = _section(html, "prairie_falcon.jpg")
