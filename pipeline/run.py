@@ -169,8 +169,8 @@ class _Run:
                 fresh = by_hash[photo.photo.content_hash].outputs if photo.photo.content_hash in by_hash else ()
                 outputs = _in_plan_order(photo.specs, done[photo.photo.content_hash], fresh)
                 placeholder = state.placeholders.get(photo.photo.content_hash)
-                rendered = photo.photo.content_hash in rendered_now
-                results.append(photo_result(photo, outputs, placeholder, self.config, rendered))
+                was_rendered = photo.photo.content_hash in rendered_now
+                results.append(photo_result(photo, outputs, placeholder, self.config, was_rendered))
             return photos, results
         return (), []
 
