@@ -275,7 +275,9 @@ def fail(error: GalleryError) -> None:
     raise typer.Exit(2)
 
 
-def with_options(options: Callable[..., Invocation], *, without: tuple[str, ...] = ()) -> Callable:
+def with_options(
+    options: Callable[..., Invocation], *, without: tuple[str, ...] = ()
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Give a command the parameters of `options` (minus `without`) before its own.
 
     Typer reads a command's options from its signature; the wrapper shows it the combined one,
@@ -292,7 +294,7 @@ def with_options(options: Callable[..., Invocation], *, without: tuple[str, ...]
             command(options(**{p.name: values.pop(p.name) for p in shared}), **values)
 
         parameters = [*shared, *own]
-        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # read by inspect.signature
         wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
         return wrapper
 

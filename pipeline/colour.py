@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, cast
 
 from PIL import Image, ImageCms, ImageMath
 
@@ -92,7 +93,7 @@ def normalise_mode(image: Image.Image) -> Image.Image:
     return _apply_png_gamma(_collapse_mode(image), image.info)
 
 
-def _apply_png_gamma(image: Image.Image, info: dict) -> Image.Image:
+def _apply_png_gamma(image: Image.Image, info: dict[str | tuple[int, int], Any]) -> Image.Image:
     """Re-encode samples stored with gamma `g` (sample = light ** g) for sRGB's ~1/2.2."""
     gamma = info.get("gamma")
     if not gamma or info.get("icc_profile") or "srgb" in info or abs(gamma * 2.2 - 1) < 0.02:
@@ -111,13 +112,13 @@ def _collapse_mode(image: Image.Image) -> Image.Image:
     if mode in ("RGB", "RGBA", "L", "CMYK"):
         return image
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        high = 65535 if mode.startswith("I;16") else max(image.getextrema()[1], 1)  # type: ignore[index]
+        high = 65535 if mode.startswith("I;16") else max(cast("tuple[float, float]", image.getextrema())[1], 1)
         wide = image.convert("I")
         grey = wide.point(lambda value: value * (255 / high)).convert("L")
         if not isinstance(key, int):
             return grey
         opaque = ImageMath.lambda_eval(lambda channels: (channels["a"] != key) * 255, a=wide)
-        return Image.merge("RGBA", (grey, grey, grey, opaque.convert("L")))  # type: ignore[union-attr]
+        return Image.merge("RGBA", (grey, grey, grey, opaque.convert("L")))
     if mode == "F":
         return image.convert("L")
     if mode in ("P", "PA"):

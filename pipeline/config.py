@@ -207,7 +207,7 @@ class Config:
 
 
 def _section_types() -> dict[str, type]:
-    return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
+    return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]  # every section's default is its class
 
 
 def _merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
@@ -369,7 +369,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"config file {path} does not exist") from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path} is not valid TOML: {error}") from None
-    file_output = raw.get("output") if isinstance(raw.get("output"), dict) else {}
+    file_output: dict[str, Any] = raw["output"] if isinstance(raw.get("output"), dict) else {}
     named = overrides.get("output__site") or file_output.get("site") or ""
     if named and named not in sites.SITES:
         raise ConfigError(f"output.site must be one of {', '.join(sites.SITES)}, got {named!r}")

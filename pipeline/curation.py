@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import mul
+from typing import cast
 
 from PIL import Image, ImageChops
 
@@ -115,8 +116,9 @@ def _sharpness(grey: Image.Image) -> float:
         after = grey.crop((1 + dx, 1 + dy, 1 + dx + width, 1 + dy + height))
         half = ImageChops.subtract(ImageChops.add(before, after, scale=2), centre, offset=128)  # (a+b)/2 - c
         layer = half.crop((0, 0, tile_w * TILES, tile_h * TILES))
-        means = layer.point(_CENTRED, "F").reduce((tile_w, tile_h)).get_flattened_data()
-        squares = layer.point(_SQUARED, "F").reduce((tile_w, tile_h)).get_flattened_data()
+        # One band of floats: one number per pixel (Pillow's annotation also allows tuples per pixel).
+        means = cast("tuple[float, ...]", layer.point(_CENTRED, "F").reduce((tile_w, tile_h)).get_flattened_data())
+        squares = cast("tuple[float, ...]", layer.point(_SQUARED, "F").reduce((tile_w, tile_h)).get_flattened_data())
         variances = [4 * (square - mean * mean) for mean, square in zip(means, squares, strict=True)]
         tiles = variances if tiles is None else [min(pair) for pair in zip(tiles, variances, strict=True)]
     best = sorted(tiles or [0.0], reverse=True)[: max(1, TILES * TILES // 4)]

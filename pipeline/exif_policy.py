@@ -222,7 +222,7 @@ def _write_exif(
     if ifd1:
         ifd1[JPEG_THUMBNAIL_OFFSET] = (TiffTags.LONG, position)
     tiff = bytearray(head + b"".join(_ifd_bytes(head, e, o) for e, o in zip(blocks, offsets, strict=True)))
-    if ifd1:
+    if thumbnail:
         struct.pack_into(order + "L", tiff, 8 + 2 + 12 * len(ifd0), offset_of[id(ifd1)])  # IFD0's next IFD
         tiff += thumbnail
     return b"Exif\x00\x00" + bytes(tiff)

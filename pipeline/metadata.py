@@ -11,6 +11,7 @@ import hashlib
 import re
 import struct
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -151,7 +152,7 @@ def _read_xmp(image: Image.Image, path: Path) -> xmp.Xmp | None:
             for marker, payload in getattr(image, "applist", [])
             if marker == "APP1" and len(payload) < 0xFFFE
         )
-        packets = xmp.jpeg_packets(b"\xff\xd8" + segments + b"\xff\xda")
+        packets: Sequence[bytes | str] = xmp.jpeg_packets(b"\xff\xd8" + segments + b"\xff\xda")
     else:
         packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
         packets = [packet] if isinstance(packet, (bytes, str)) and packet else []
@@ -165,7 +166,7 @@ def _read_xmp(image: Image.Image, path: Path) -> xmp.Xmp | None:
 
 def _read_iptc(image: Image.Image) -> dict[tuple[int, int], list[bytes]]:
     try:
-        raw = IptcImagePlugin.getiptcinfo(image) or {}  # type: ignore[arg-type]
+        raw = IptcImagePlugin.getiptcinfo(image) or {}  # type: ignore[arg-type]  # typed for ImageFile; reads any image's info
     except Exception:  # malformed IPTC blocks raise anything from SyntaxError to IndexError
         return {}
     found: dict[tuple[int, int], list[bytes]] = {}

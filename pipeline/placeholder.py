@@ -28,6 +28,7 @@ def make_placeholder(image: Image.Image, background: str, key: str) -> Placehold
     palette = small.quantize(PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT)
     counts = palette.getcolors() or [(1, 0)]
     _, index = max(counts, key=lambda item: (item[0], -item[1]))
+    assert isinstance(index, int)  # a palette image's colours are palette indices
     entries = palette.getpalette() or [0, 0, 0]
     red, green, blue = entries[3 * index : 3 * index + 3]
     tiny = opaque.copy()

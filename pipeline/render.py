@@ -209,6 +209,7 @@ def _decoded(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     for top in range(0, height, band):
         rows = min(band, height - top)
         strip = data[top * frame.stride : (top + rows) * frame.stride]
-        pixels = Image.frombuffer(frame.mode, (width, rows), strip, "raw", frame.mode, frame.stride, 1)
+        # Pillow maps any buffer without a copy; its annotation names bytes and bytearray only.
+        pixels = Image.frombuffer(frame.mode, (width, rows), strip, "raw", frame.mode, frame.stride, 1)  # type: ignore[arg-type]
         reduced.paste(pixels.reduce(factor), (0, top // factor))
     return reduced

@@ -7,6 +7,8 @@ logo file's content) are part of the cache key, so changing the mark renders the
 
 from __future__ import annotations
 
+import math
+
 from PIL import Image, ImageDraw, ImageFont
 
 from .config import WatermarkSettings
@@ -25,7 +27,7 @@ def make_mark(settings: WatermarkSettings) -> Image.Image | None:
     font = ImageFont.load_default(size=REFERENCE_FONT_SIZE)
     stroke = REFERENCE_FONT_SIZE // 20
     left, top, right, bottom = font.getbbox(settings.text, stroke_width=stroke)
-    mark = Image.new("RGBA", (right - left, bottom - top))
+    mark = Image.new("RGBA", (math.ceil(right - left), math.ceil(bottom - top)))
     # White with a dark outline: readable on light and dark parts of a photo alike.
     ImageDraw.Draw(mark).text(
         (-left, -top),
