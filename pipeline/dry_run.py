@@ -61,7 +61,7 @@ def view(run: Run) -> Forecast:
             for p in located
         )  # fmt: skip
         results.append(photo_result(photo, outputs, run.state.placeholders.get(photo.photo.content_hash), True))
-        moved = [p for p in located if p.moved and p.current]
+        moved = [(p.current, p.final) for p in located if p.moved and p.current is not None]
         photos.append(
             PhotoForecast(
                 number=photo.number,
@@ -69,13 +69,13 @@ def view(run: Run) -> Forecast:
                 stem=photo.stem,
                 render=tuple(p.final.name for p in located if p.current is None),
                 reuse=tuple(p.final.name for p in located if p.current is not None and not p.moved),
-                renames=tuple((p.current.name, p.final.name) for p in moved if p.current.parent == folder),
-                copies=tuple(p.final.name for p in moved if p.current.parent != folder),
+                renames=tuple((current.name, final.name) for current, final in moved if current.parent == folder),
+                copies=tuple(final.name for current, final in moved if current.parent != folder),
             )
         )
     needed = {p.final.name for located in run.located.values() for p in located.outputs}
-    moved = {p.current.name for located in run.located.values() for p in located.outputs if p.moved and p.current}
-    unneeded = tuple(sorted(run.state.owned() - needed - moved))
+    leaving = {p.current.name for where in run.located.values() for p in where.outputs if p.moved and p.current}
+    unneeded = tuple(sorted(run.state.owned() - needed - leaving))
     results, block = markup.build(results, config, plan.name)
     post = Path(config.output.post_file) if config.output.post_file else None
     empty = not plan.photos and bool(plan.skipped)
