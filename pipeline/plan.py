@@ -38,7 +38,7 @@ from .model import (
     SourcePhoto,
 )
 from .names import default_title, display_name, output_filename, output_stem, slugify
-from .texts import load_captions, photo_text
+from .texts import load_captions, match_captions, photo_text
 
 # Bump when a code change alters output bytes for the same settings, so caches re-render.
 RENDER_VERSION = 5
@@ -83,10 +83,12 @@ def make_plan(
         photos += _deleted_sources(source, state, photos)
     photos = [_clock_corrected(photo, config.time.offsets) for photo in photos]
     name, title = set_name_and_title(source, config, state)
-    captions = load_captions(source)
+    photo_names = {display_name(photo.path) for photo in photos}
+    folder_names = {display_name(entry) for entry in source.iterdir()}
+    captions = match_captions(load_captions(source), source, photo_names, folder_names)
     out_dir = Path(config.output.dir)
-    skipped = tuple(photo for photo in photos if photo.path.name in captions.skip)
-    chosen = _in_order([photo for photo in photos if photo.path.name not in captions.skip], captions.order)
+    skipped = tuple(photo for photo in photos if display_name(photo.path) in captions.skip)
+    chosen = _in_order([photo for photo in photos if display_name(photo.path) not in captions.skip], captions.order)
     numbered = number_photos(chosen, name, title, captions, config)
     return Plan(
         source, out_dir, name, title, numbered, tuple(failures), tuple(warnings), captions, skipped, listing.set_aside
@@ -117,9 +119,9 @@ def _clock_corrected(photo: SourcePhoto, offsets: tuple[tuple[str, str], ...]) -
 
 def _in_order(photos: list[SourcePhoto], order: tuple[str, ...]) -> list[SourcePhoto]:
     """Capture order, except that the photos captions.toml's `order` lists come first, as listed."""
-    by_name = {photo.path.name: photo for photo in photos}
+    by_name = {display_name(photo.path): photo for photo in photos}
     first = [by_name[name] for name in dict.fromkeys(order) if name in by_name]
-    return first + [photo for photo in ingest.capture_order(photos) if photo.path.name not in order]
+    return first + [photo for photo in ingest.capture_order(photos) if display_name(photo.path) not in order]
 
 
 def set_name_and_title(source: Path, config: Config, state: State) -> tuple[str, str]:
@@ -144,7 +146,7 @@ def number_photos(
         stem = output_stem(name, number, count)
         date = photo.captured.date().isoformat() if photo.captured else ""
         text = photo_text(
-            captions.texts.get(photo.path.name, PhotoText()),
+            captions.texts.get(display_name(photo.path), PhotoText()),
             photo.embedded,
             (config.text.alt, config.text.title_template),
             title=title,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from importlib import resources
 from pathlib import Path
 
 from .errors import ConfigError
@@ -28,28 +29,43 @@ TEMPLATE_FIELDS = ("title", "number", "count", "filename", "date")
 MAX_TEXT = 1000  # characters kept of any one text; alt text is linted far below this
 ALT_LIMIT = 150  # screen readers read alt text in one go; longer belongs in the caption
 
-# Descriptions cameras and phones write by themselves. Compared case-insensitively, whitespace collapsed.
-CAMERA_BOILERPLATE = frozenset(
-    {
-        "olympus digital camera",
-        "sony dsc",
-        "digital camera",
-        "konica minolta digital camera",
-        "minolta digital camera",
-        "kodak digital still camera",
-        "fujifilm digital camera",
-        "hp digital camera",
-        "exif_jpeg_picture",
-        "samsung",
-        "lg electronics",
-        "default",
-        "camera",
-        "image",
-        "picture",
-        "photo",
-        "untitled",
-    }
+# What cameras, phones and their software write into a photo's description by themselves: a list
+# kept as data (one entry per line, with where it was seen), shipped inside the package.
+BOILERPLATE_FILE = "data/camera_boilerplate.txt"
+PATTERN_PREFIX = "re:"
+
+
+def _folded(text: str) -> str:
+    """The form texts are compared in: case folded, whitespace runs as one space."""
+    return " ".join(text.split()).casefold()
+
+
+def load_boilerplate(text: str) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    """The entries of the boilerplate list: exact texts (folded) and `re:` patterns (whole text,
+    any case). Lines starting with `#` say where an entry was seen."""
+    exact, patterns = set(), []
+    for line in text.splitlines():
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        if entry.startswith(PATTERN_PREFIX):
+            patterns.append(re.compile(entry.removeprefix(PATTERN_PREFIX).strip(), re.IGNORECASE))
+        else:
+            exact.add(_folded(entry))
+    return frozenset(exact), tuple(patterns)
+
+
+_BOILERPLATE, _BOILERPLATE_PATTERNS = load_boilerplate(
+    resources.files(__package__).joinpath(BOILERPLATE_FILE).read_text(encoding="utf-8")
 )
+
+
+def is_boilerplate(text: str) -> bool:
+    """Whether a description is what a camera writes when nobody wrote anything."""
+    folded = _folded(text)
+    return folded in _BOILERPLATE or any(pattern.fullmatch(folded) for pattern in _BOILERPLATE_PATTERNS)
+
+
 # Looks like a camera file name: IMG_1234, DSC01234, P1010001, 20240623_101512, PXL_20240623_101512123.jpg
 _FILE_NAME_LIKE = re.compile(r"[A-Za-z_]{0,8}[_-]?\d{4,}(?:[_-]\w*)?(?:\.[A-Za-z0-9]{2,5})?")
 _INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
@@ -77,7 +93,7 @@ def decode_text(data: bytes) -> str:
 
 def meaningful(text: str) -> str:
     """The text, or "" when it is camera boilerplate or a file name rather than a description."""
-    if not text or text.casefold() in CAMERA_BOILERPLATE or looks_like_file_name(text, ""):
+    if not text or is_boilerplate(text) or looks_like_file_name(text, ""):
         return ""
     return text if any(ch.isalnum() for ch in text) else ""
 
@@ -173,6 +189,66 @@ def load_captions(source: Path) -> Captions:
     return Captions(captions, frozenset(skip), tuple(order))
 
 
+def match_captions(written: Captions, source: Path, photos: Collection[str], others: Collection[str]) -> Captions:
+    """captions.toml's entries keyed by the photos they mean, with notes on the entries that needed
+    a guess or matched nothing. Texts, `skip` and `order` are all matched here, for every command.
+
+    `photos` and `others` are display names (names.display_name) of the photos of the plan and of
+    the folder's other files. An entry means the file of exactly its name; else the one file whose
+    name differs from it only in case or Unicode form (with a note, since the entry is misspelt);
+    two such files make the entry ambiguous: it means neither. An entry for another file (a photo
+    that cannot be read, a duplicate) means nothing, without a note: that file's own message says
+    why. Every other entry matches nothing, which is said: above all for `skip`, where the photo the
+    person wanted left out would otherwise be published without a word.
+    """
+    path, wanted = source / CAPTIONS_FILE, frozenset(photos)
+    exact: dict[str, list[str]] = defaultdict(list)
+    loose: dict[str, list[str]] = defaultdict(list)
+    for name in dict.fromkeys((*photos, *others)):
+        exact[name].append(name)
+        loose[_loose(name)].append(name)
+    notes: list[Problem] = []
+
+    def meant(entry: str, unmatched: str) -> str | None:
+        key = unicodedata.normalize("NFC", entry)
+        found = exact.get(key) or loose.get(_loose(key), [])
+        if len(found) > 1:
+            files = " and ".join(found)
+            notes.append(
+                Problem(path, f"entry {entry!r} could mean {files}, whose names differ only in case; it is used "
+                "for neither: write the file name exactly as it is")
+            )
+            return None
+        if not found:
+            notes.append(Problem(path, unmatched))
+            return None
+        if found[0] != key:
+            notes.append(Problem(path, f"entry {entry!r} is taken to mean {found[0]}; write the name as the file has it"))
+        return found[0] if found[0] in wanted else None
+
+    texts: dict[str, PhotoText] = {}
+    skip = set()
+    for entry, text in written.texts.items():
+        skipped = entry in written.skip
+        left_out = ": nothing was left out (skip = true)" if skipped else ""
+        name = meant(entry, f"entry {entry!r} matches no photo in the folder (renamed?){left_out}")
+        if name is None:
+            continue
+        if name in texts:
+            notes.append(Problem(path, f"entry {entry!r} means {name}, which has an entry of its own; it is ignored"))
+            continue
+        texts[name] = text
+        if skipped:
+            skip.add(name)
+    order = (meant(entry, f"order: {entry!r} matches no photo in the folder (renamed?)") for entry in written.order)
+    return Captions(texts, frozenset(skip), tuple(name for name in order if name), tuple(notes))
+
+
+def _loose(name: str) -> str:
+    """A file name as a person may write it: any case, any Unicode normal form."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
+
+
 def _line_of(text: str, name: str) -> int:
     """Line of the first mention of a photo's name, to point the person at the entry."""
     for number, line in enumerate(text.splitlines(), start=1):
@@ -263,17 +339,10 @@ def lint_alt(photos: list[tuple[str, str]]) -> list[tuple[str | None, str]]:
 
 
 def alt_problems(photos: Sequence[PhotoResult], source: Path, captions: Captions) -> list[Problem]:
-    """The alt-text lint as problems for stderr, plus captions.toml entries that match no photo."""
+    """The alt-text lint as problems for stderr, then what matching captions.toml's entries to the
+    photos found (entries that match no photo, or needed a guess: see `match_captions`)."""
     problems = [
         Problem(source / filename if filename else source, message)
         for filename, message in lint_alt([(display_name(photo.source), photo.alt) for photo in photos])
     ]
-    # A name that matches no photo would silently lose a person's text: usually a typo or a rename.
-    present = {photo.source.name for photo in photos} | captions.skip
-    for filename in sorted((set(captions.texts) | set(captions.order)) - present):
-        if (source / filename).exists():
-            continue  # a photo that failed, or was left out: its own message says why
-        problems.append(
-            Problem(source / CAPTIONS_FILE, f"entry {filename!r} matches no photo in the folder (renamed?)")
-        )
-    return problems
+    return problems + list(captions.notes)
