@@ -415,10 +415,11 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"{path} is not valid TOML: {error}") from None
     file_output = raw.get("output") if isinstance(raw.get("output"), dict) else {}
     named = overrides.get("output__site") or file_output.get("site") or ""
+    named = named if isinstance(named, str) else ""  # a value of the wrong type is reported by the merge below
     if named and named not in sites.SITES:
         raise ConfigError(f"output.site must be one of {', '.join(sites.SITES)}, got {named!r}")
     config = Config()
-    site = sites.choose(str(named), Path.cwd())
+    site = sites.choose(named, Path.cwd())
     if site is not None:
         post_file = overrides.get("output__post_file") or file_output.get("post_file") or ""
         config = config.with_overrides(**sites.preset(site, str(post_file)))

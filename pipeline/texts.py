@@ -249,7 +249,7 @@ def match_captions(written: Captions, source: Path, photos: Collection[str], oth
     path, wanted = source / CAPTIONS_FILE, frozenset(photos)
     exact: dict[str, list[str]] = defaultdict(list)
     loose: dict[str, list[str]] = defaultdict(list)
-    for name in dict.fromkeys((*photos, *others)):
+    for name in sorted({*photos, *others}):
         exact[name].append(name)
         loose[_loose(name)].append(name)
     notes: list[Problem] = []
