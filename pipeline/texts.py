@@ -254,37 +254,35 @@ def match_captions(written: Captions, source: Path, photos: Collection[str], oth
         loose[_loose(name)].append(name)
     notes: list[Problem] = []
 
-    def meant(entry: str, unmatched: str) -> str | None:
-        key = unicodedata.normalize("NFC", entry)
-        found = exact.get(key) or loose.get(_loose(key), [])
-        if len(found) > 1:
-            files = " and ".join(found)
-            notes.append(
-                Problem(path, f"entry {entry!r} could mean {files}, whose names differ only in case; it is used "
-                "for neither: write the file name exactly as it is")
-            )
-            return None
+    def meant(entry: str, unmatched: str, claimed: Collection[str] = ()) -> str | None:
+        found = exact.get(unicodedata.normalize("NFC", entry)) or loose.get(_loose(entry), [])
         if not found:
             notes.append(Problem(path, unmatched))
             return None
-        if found[0] != key:
-            notes.append(Problem(path, f"entry {entry!r} is taken to mean {found[0]}; write the name as the file has it"))
-        return found[0] if found[0] in wanted else None
+        if len(found) > 1:
+            files = " and ".join(found)
+            ambiguous = f"entry {entry!r} could mean {files}, whose names differ only in case; it is used for neither"
+            notes.append(Problem(path, f"{ambiguous}: write the file name exactly as it is"))
+            return None
+        name = found[0]
+        if name in claimed:
+            notes.append(Problem(path, f"entry {entry!r} means {name}, which has an entry of its own; it is ignored"))
+            return None
+        if name != unicodedata.normalize("NFC", entry):
+            notes.append(Problem(path, f"entry {entry!r} is taken to mean {name}; write the name as the file has it"))
+        return name if name in wanted else None
 
     texts: dict[str, PhotoText] = {}
     skip = set()
-    for entry, text in written.texts.items():
-        skipped = entry in written.skip
-        left_out = ": nothing was left out (skip = true)" if skipped else ""
-        name = meant(entry, f"entry {entry!r} matches no photo in the folder (renamed?){left_out}")
-        if name is None:
-            continue
-        if name in texts:
-            notes.append(Problem(path, f"entry {entry!r} means {name}, which has an entry of its own; it is ignored"))
-            continue
-        texts[name] = text
-        if skipped:
-            skip.add(name)
+    # Entries that name a file exactly come first: a misspelt second entry never displaces one.
+    by_exact_name = sorted(written.texts.items(), key=lambda item: unicodedata.normalize("NFC", item[0]) not in exact)
+    for entry, text in by_exact_name:
+        left_out = ": nothing was left out (skip = true)" if entry in written.skip else ""
+        name = meant(entry, f"entry {entry!r} matches no photo in the folder (renamed?){left_out}", texts)
+        if name is not None:
+            texts[name] = text
+            if entry in written.skip:
+                skip.add(name)
     order = (meant(entry, f"order: {entry!r} matches no photo in the folder (renamed?)") for entry in written.order)
     return Captions(texts, frozenset(skip), tuple(name for name in order if name), tuple(notes))
 

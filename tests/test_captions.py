@@ -322,18 +322,21 @@ def test_match_captions_rules(tmp_path: Path) -> None:
             "broken.jpg": PhotoText("a file that is no photo of the plan"),
             "D.JPG": PhotoText("by case, twice"),
             "d.JPG": PhotoText(),
+            "E.JPG": PhotoText("by case, before the exact one"),
+            "e.jpg": PhotoText("exact, later in the file"),
             "gone.jpg": PhotoText(),
         },
         skip=frozenset({"gone.jpg", "B.JPG"}),
         order=("C.JPG", "b.JPG", "missing.jpg"),
     )
-    photos = {"a.jpg", "A.jpg", "b.jpg", "c.jpg", "C.jpg", "d.jpg"}
+    photos = {"a.jpg", "A.jpg", "b.jpg", "c.jpg", "C.jpg", "d.jpg", "e.jpg"}
     matched = texts.match_captions(written, tmp_path, photos, {"broken.jpg", "captions.toml"})
     assert matched.texts == {
         "a.jpg": PhotoText("exact"),
         "A.jpg": PhotoText("exact too"),
         "b.jpg": PhotoText("by case"),
         "d.jpg": PhotoText("by case, twice"),
+        "e.jpg": PhotoText("exact, later in the file"),
     }
     assert matched.skip == {"b.jpg"}
     assert matched.order == ("b.jpg",)
@@ -344,8 +347,8 @@ def test_match_captions_rules(tmp_path: Path) -> None:
         "'b.jpg ' matches no photo",
         "'C.JPG' could mean",
         "'D.JPG' is taken to mean d.jpg",
-        "'d.JPG' is taken to mean d.jpg",
         "'d.JPG' means d.jpg, which has an entry of its own",
+        "'E.JPG' means e.jpg, which has an entry of its own",
         "'gone.jpg' matches no photo in the folder (renamed?): nothing was left out (skip = true)",
         "'C.JPG' could mean",
         "'b.JPG' is taken to mean b.jpg",
