@@ -238,6 +238,7 @@ def _merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
 
 
 WRONG_TYPE = object()  # what _coerce gives for a value of the wrong type
+ANY_TEXT = '"..."'  # the example of a text setting whose default is empty
 
 
 def setting_type(section: type, key: str) -> Any:
@@ -282,7 +283,7 @@ def expected_value(section: type, setting: dataclasses.Field) -> str:
     if kind is float:
         return f"a number such as {example}"
     if kind is str or get_origin(kind) is Literal:
-        return f"text in quotes such as {example if default else chr(34) + '...' + chr(34)}"
+        return f"text in quotes such as {example if default else ANY_TEXT}"
     item = get_args(kind)[0]
     if get_origin(item) is tuple:
         return f"a table such as {example}"

@@ -4,7 +4,8 @@ Per photo and per field, the first non-empty text wins: the sidecar `captions.to
 wrote in the source folder, then text embedded in the photo (XMP, EXIF, IPTC), then the
 templates of `[text]` in the config. Embedded text is untrusted input from cameras and editors:
 it is cleaned (control characters removed, whitespace collapsed, length capped) and camera
-boilerplate such as "OLYMPUS DIGITAL CAMERA" is ignored.
+boilerplate such as "OLYMPUS DIGITAL CAMERA" is ignored (the list is data/camera_boilerplate.txt).
+captions.toml's entries are matched to the photos they mean here too, for every command.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _folded(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def load_boilerplate(text: str) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+def _read_boilerplate(text: str) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
     """The entries of the boilerplate list: exact texts (folded) and `re:` patterns (whole text,
     any case). Lines starting with `#` say where an entry was seen."""
     exact, patterns = set(), []
@@ -55,7 +56,7 @@ def load_boilerplate(text: str) -> tuple[frozenset[str], tuple[re.Pattern[str], 
     return frozenset(exact), tuple(patterns)
 
 
-_BOILERPLATE, _BOILERPLATE_PATTERNS = load_boilerplate(
+_BOILERPLATE, _BOILERPLATE_PATTERNS = _read_boilerplate(
     resources.files(__package__).joinpath(BOILERPLATE_FILE).read_text(encoding="utf-8")
 )
 
