@@ -192,6 +192,8 @@ def captions_command(
         fail(error)
     for problem in update.problems:
         typer.echo(f"error: {problem}", err=True)
+    for note in update.notes:
+        typer.echo(f"warning: {note}", err=True)
     if not update.photos:
         typer.echo(f"gallery: no photos in {source}; {update.path.name} was not written", err=True)
         raise typer.Exit(1)
@@ -233,6 +235,8 @@ def review_command(
         fail(error)
     for failure in reviewed.failures:
         typer.echo(f"error: {failure}", err=True)
+    for note in reviewed.plan.captions.notes:
+        typer.echo(f"warning: {note}", err=True)
     if as_json:
         typer.echo(json.dumps(review_json(reviewed), indent=2, ensure_ascii=False))
     else:

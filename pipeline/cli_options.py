@@ -128,11 +128,14 @@ def process_options(
     alt: Annotated[
         str | None,
         typer.Option(
-            metavar="TEMPLATE", help="Alt text template; placeholders {title} {number} {count} {filename} {date}."
+            metavar="TEMPLATE",
+            help="Alt text template; placeholders {title} {number} {count} {filename} {date}, with format specs, "
+            "e.g. '{title}, photo {number} of {count}' or '{title} ({date:%d %B %Y})'.",
         ),
     ] = None,
     title_template: Annotated[
-        str | None, typer.Option(metavar="TEMPLATE", help="Title text template; same placeholders as --alt.")
+        str | None,
+        typer.Option(metavar="TEMPLATE", help="Title text template; same placeholders, e.g. '{title} - {number:02d}'."),
     ] = None,
     url_prefix: Annotated[
         str | None,

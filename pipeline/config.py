@@ -13,12 +13,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from . import formats, sites
 from .errors import ConfigError
 from .exif_tags import allowed_tag_ids
-from .texts import TEMPLATE_FIELDS, fill_template
+from .texts import check_template, toml_string
 
 # The names of the metadata policies (exif_policy.POLICIES) and markup styles (markup.STYLES), listed
 # here as part of the settings' reference; a test keeps each list equal to its registry.
@@ -100,14 +100,14 @@ class MetadataSettings:
     """What metadata reaches published files, and how colour is handled."""
 
     policy: Literal["strip", "keep", "allow"] = "strip"
-    allow: tuple[str, ...] = ()
+    allow: tuple[str, ...] = field(default=(), metadata={"example": ("Artist", "Copyright")})
     gps: bool = False
     serials: bool = False
     maker_notes: bool = False
     thumbnail: bool = False
     color: Literal["srgb", "preserve"] = "srgb"
     background: str = "#ffffff"
-    owners: tuple[str, ...] = ()
+    owners: tuple[str, ...] = field(default=(), metadata={"example": ("Jane Doe",)})
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class TimeSettings:
     added to that camera's capture times; in TOML, a table: `offsets = { "Canon EOS R5" = "-00:42:10" }`.
     """
 
-    offsets: tuple[tuple[str, str], ...] = ()
+    offsets: tuple[tuple[str, str], ...] = field(default=(), metadata={"example": {"Canon EOS R5": "-00:42:10"}})
 
 
 @dataclass(frozen=True)
@@ -226,37 +226,82 @@ def _merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
                 raise ConfigError(
                     f"{origin}: unknown setting {section}.{key}; known in [{section}]: {', '.join(known)}"
                 )
-            default = getattr(types[section](), key)
-            updates[key] = _coerce(f"{section}.{key}", value, default, origin)
+            converted = _coerce(value, setting_type(types[section], key))
+            if converted is WRONG_TYPE:
+                expected = expected_value(types[section], known[key])
+                raise ConfigError(f"{origin}: {section}.{key} should be {expected}, got {toml_value(value)}")
+            updates[key] = converted
         changes[section] = dataclasses.replace(current, **updates)
     config = dataclasses.replace(base, **changes)
     validate(config)
     return config
 
 
-def _coerce(name: str, value: Any, default: Any, origin: str) -> Any:
-    """Check a value against the type of its default; TOML arrays become tuples."""
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, tuple):
-        if isinstance(value, dict):  # a TOML table of text -> text, kept as sorted pairs (hashable)
-            value = tuple(sorted((str(k), v) for k, v in value.items()))
-            ok = True
-        elif isinstance(value, (list, tuple)):
-            value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
-            ok = True
-        else:
-            ok = False
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise ConfigError(f"{origin}: {name} should be {type(default).__name__}, got {value!r}")
-    return value
+WRONG_TYPE = object()  # what _coerce gives for a value of the wrong type
+ANY_TEXT = '"..."'  # the example of a text setting whose default is empty
+
+
+def setting_type(section: type, key: str) -> Any:
+    """The declared type of a setting: bool, int, float, str (or a Literal of strings), a tuple of
+    ints or strs (a TOML array), or a tuple of string pairs (a TOML table)."""
+    return get_type_hints(section)[key]
+
+
+def _coerce(value: Any, kind: Any) -> Any:
+    """The value as a setting of this type holds it (arrays become tuples, a table sorted pairs),
+    or WRONG_TYPE."""
+    if kind is bool:
+        return value if isinstance(value, bool) else WRONG_TYPE
+    if kind is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else WRONG_TYPE
+    if kind is float:
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else WRONG_TYPE
+    if kind is str or get_origin(kind) is Literal:
+        return value if isinstance(value, str) else WRONG_TYPE
+    item = get_args(kind)[0]
+    if get_origin(item) is tuple:  # a table of text -> text, kept as sorted pairs (hashable)
+        if isinstance(value, dict):
+            return tuple(sorted((str(k), v) for k, v in value.items()))
+        pairs = isinstance(value, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in value)
+        return tuple(tuple(pair) for pair in value) if pairs else WRONG_TYPE
+    if not isinstance(value, (list, tuple)):
+        return WRONG_TYPE
+    items = tuple(_coerce(one, item) for one in value)
+    return WRONG_TYPE if WRONG_TYPE in items else items
+
+
+def expected_value(section: type, setting: dataclasses.Field[Any]) -> str:
+    """What a setting takes, in TOML's words, with an example: its default, or where that is empty
+    the example its field declares."""
+    kind = setting_type(section, setting.name)
+    default = getattr(section(), setting.name)
+    example = toml_value(setting.metadata.get("example", default))
+    if kind is bool:
+        return "true or false"
+    if kind is int:
+        return f"a whole number such as {example}"
+    if kind is float:
+        return f"a number such as {example}"
+    if kind is str or get_origin(kind) is Literal:
+        return f"text in quotes such as {example if default else ANY_TEXT}"
+    item = get_args(kind)[0]
+    if get_origin(item) is tuple:
+        return f"a table such as {example}"
+    return f"a list of {'whole numbers' if item is int else 'text in quotes'} such as {example}"
+
+
+def toml_value(value: Any) -> str:
+    """A value as TOML writes it: `"480"`, `true`, `[480, 960]`, `{ "Canon EOS R5" = "-00:42:10" }`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return toml_string(value)
+    if isinstance(value, dict):
+        pairs = ", ".join(f"{toml_string(str(key))} = {toml_value(item)}" for key, item in value.items())
+        return f"{{ {pairs} }}" if pairs else "{}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(toml_value, value)) + "]"
+    return str(value)  # numbers, dates and times read the same in TOML
 
 
 def validate(config: Config) -> None:
@@ -302,9 +347,8 @@ def validate(config: Config) -> None:
     if config.watch.settle < 0:
         raise ConfigError("watch.settle must be 0 or a positive number of seconds")
     # Templates fail here, before a run creates or locks anything, not halfway through it.
-    sample = dict.fromkeys(TEMPLATE_FIELDS, "x")
-    for template in (config.text.alt, config.text.title_template):
-        fill_template(template, **sample)
+    for key in ("alt", "title_template"):
+        check_template(f"text.{key}", getattr(config.text, key))
     try:
         config.output.manifest.format(dir="d", name="n")
     except (KeyError, IndexError, ValueError) as error:
@@ -316,7 +360,8 @@ def validate(config: Config) -> None:
     for camera, offset in config.time.offsets:
         if not isinstance(offset, str) or not CLOCK_OFFSET.fullmatch(offset):
             raise ConfigError(
-                f'time.offsets: {camera!r} needs an offset such as "-00:42:10" or "+01:00", got {offset!r}'
+                f'time.offsets: {toml_value(camera)} needs an offset such as "-00:42:10" or "+01:00", '
+                f"got {toml_value(offset)}"
             )
     _validate_looks(config)
     if not (config.image.enabled or config.variants.widths):
@@ -371,10 +416,11 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
             raise ConfigError(f"{path} is not valid TOML: {error}") from None
     file_output: dict[str, Any] = raw["output"] if isinstance(raw.get("output"), dict) else {}
     named = overrides.get("output__site") or file_output.get("site") or ""
+    named = named if isinstance(named, str) else ""  # a value of the wrong type is reported by the merge below
     if named and named not in sites.SITES:
         raise ConfigError(f"output.site must be one of {', '.join(sites.SITES)}, got {named!r}")
     config = Config()
-    site = sites.choose(str(named), Path.cwd())
+    site = sites.choose(named, Path.cwd())
     if site is not None:
         post_file = overrides.get("output__post_file") or file_output.get("post_file") or ""
         config = config.with_overrides(**sites.preset(site, str(post_file)))

@@ -2,7 +2,8 @@
 
 A record says everything gallery needs to know about a format: its file extension, Pillow's name
 for it, its MIME type, the `[quality]` settings it reads (with their defaults) and how they become
-encoder options, whether it keeps transparency, and where it goes in `<picture>` and `srcset`. To
+encoder options, whether it keeps transparency, where it goes in `<picture>` and `srcset`, and the
+largest width and height it can hold (the plan makes larger outputs smaller to fit). To
 add a format, add a record here (and tests); nothing else lists formats. This module imports no
 image library: a codec that Pillow does not ship is named by its plugin module and loaded by render.
 """
@@ -57,6 +58,7 @@ class Format:
     alpha: bool  # False: transparent pixels are flattened onto metadata.background first
     picture_rank: int | None  # order of its <source> in <picture>, lowest first; None: no <source>
     srcset_rank: int | None  # preference for a lone <img srcset> (kramdown), lowest first; None: never
+    max_dimension: int  # the largest width or height its encoder writes and decoders open
     exif: Callable[[bytes], object] = _exif_block  # our EXIF block -> what the saver stores byte for byte
     keeps_icc: bool = True  # False: the encoder tags every output sRGB, so colours must be converted
     plugin: str | None = None  # module that registers the codec with Pillow, when Pillow lacks it
@@ -73,6 +75,7 @@ JPEG = Format(
     alpha=False,
     picture_rank=None,  # the <img> fallback itself, decoded by everything
     srcset_rank=1,
+    max_dimension=65500,  # libjpeg's JPEG_MAX_DIMENSION; 65501 fails to encode
 )
 WEBP = Format(
     name="webp",
@@ -84,6 +87,7 @@ WEBP = Format(
     alpha=True,
     picture_rank=3,
     srcset_rank=0,  # decoded by every current browser and smaller than JPEG
+    max_dimension=16383,  # the format's 14-bit sizes; 16384 fails to encode
 )
 AVIF = Format(
     name="avif",
@@ -95,6 +99,8 @@ AVIF = Format(
     alpha=True,
     picture_rank=2,
     srcset_rank=2,
+    # libavif encodes up to 65536, but its decoder (Pillow's, browsers') refuses more than 32768 by default.
+    max_dimension=32768,
     exif=_exif_verbatim,
 )
 JXL = Format(
@@ -109,6 +115,7 @@ JXL = Format(
     alpha=True,
     picture_rank=1,  # smallest for the quality; browsers without it fall through to AVIF and WebP
     srcset_rank=None,  # too few browsers decode it for an <img> without a type switch
+    max_dimension=1 << 30,  # the codestream's limit (2^30); the plugin round-trips 1048576 x 1
     exif=_exif_with_offset,
     keeps_icc=False,
     plugin="pillow_jxl",

@@ -43,11 +43,13 @@ class PhotoText:
 @dataclass(frozen=True)
 class Captions:
     """What a person wrote in captions.toml: texts by file name, the photos to leave out (`skip = true`)
-    and an `order` that comes before capture order."""
+    and an `order` that comes before capture order. Once matched to a folder's photos, the names are
+    the photos' own and `notes` says which entries matched none or needed a guess."""
 
     texts: dict[str, PhotoText] = field(default_factory=dict)
     skip: frozenset[str] = frozenset()
     order: tuple[str, ...] = ()
+    notes: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from .model import (
     SourcePhoto,
 )
 from .names import default_title, display_name, output_filename, output_stem, slugify
-from .texts import load_captions, photo_text
+from .texts import NO_DATE, load_captions, match_captions, photo_text
 
 # Bump when a code change alters output bytes for the same settings, so caches re-render.
 RENDER_VERSION = 5
@@ -84,11 +84,14 @@ def make_plan(
         photos += _deleted_sources(source, state, photos)
     photos = [_clock_corrected(photo, config.time.offsets) for photo in photos]
     name, title = set_name_and_title(source, config, published)
-    captions = load_captions(source)
+    photo_names = {display_name(photo.path) for photo in photos}
+    folder_names = {display_name(entry) for entry in source.iterdir()}
+    captions = match_captions(load_captions(source), source, photo_names, folder_names)
     out_dir = Path(config.output.dir)
-    skipped = tuple(photo for photo in photos if photo.path.name in captions.skip)
-    chosen = _in_order([photo for photo in photos if photo.path.name not in captions.skip], captions.order)
+    skipped = tuple(photo for photo in photos if display_name(photo.path) in captions.skip)
+    chosen = _in_order([photo for photo in photos if display_name(photo.path) not in captions.skip], captions.order)
     numbered = number_photos(chosen, name, title, captions, config)
+    warnings += [Problem(photo.path, note) for photo in chosen if (note := oversize_note(photo, config))]
     return Plan(
         source, out_dir, name, title, numbered, tuple(failures), tuple(warnings), captions, skipped, listing.set_aside
     )
@@ -118,9 +121,9 @@ def _clock_corrected(photo: SourcePhoto, offsets: tuple[tuple[str, str], ...]) -
 
 def _in_order(photos: list[SourcePhoto], order: tuple[str, ...]) -> list[SourcePhoto]:
     """Capture order, except that the photos captions.toml's `order` lists come first, as listed."""
-    by_name = {photo.path.name: photo for photo in photos}
+    by_name = {display_name(photo.path): photo for photo in photos}
     first = [by_name[name] for name in dict.fromkeys(order) if name in by_name]
-    return first + [photo for photo in ingest.capture_order(photos) if photo.path.name not in order]
+    return first + [photo for photo in ingest.capture_order(photos) if display_name(photo.path) not in order]
 
 
 def set_name_and_title(source: Path, config: Config, published: PublishedSet | None) -> tuple[str, str]:
@@ -143,16 +146,15 @@ def number_photos(
     plans = []
     for number, photo in enumerate(photos, start=1):
         stem = output_stem(name, number, count)
-        date = photo.captured.date().isoformat() if photo.captured else ""
         text = photo_text(
-            captions.texts.get(photo.path.name, PhotoText()),
+            captions.texts.get(display_name(photo.path), PhotoText()),
             photo.embedded,
             (config.text.alt, config.text.title_template),
             title=title,
             number=number,
             count=count,
             filename=display_name(photo.path),
-            date=date,
+            date=photo.captured.date() if photo.captured else NO_DATE,
         )
         plans.append(PhotoPlan(photo, number, stem, output_specs(photo, stem, config), text))
     return tuple(plans)
@@ -182,7 +184,40 @@ def photo_result(
 
 def output_specs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputSpec, ...]:
     """Every output of one photo, largest first. Widths wider than the photo collapse to the
-    photo's own width, once per format; the main image is capped at `image.max_edge`."""
+    photo's own width, once per format; the main image is capped at `image.max_edge`; an output
+    larger than its format can hold is made smaller, keeping its shape (see `oversize_note`)."""
+    fitted: dict[tuple[Role, str, int], tuple[Role, str, int, int]] = {}
+    for role, fmt, width, height in _planned_sizes(photo, config):
+        size = _within_format(fmt, width, height)
+        fitted.setdefault((role, fmt, size[0]), (role, fmt, *size))  # two widths made one size: one file
+    sized = sorted(fitted.values(), key=lambda item: -item[2])
+    chain = [(w, h) for _, _, w, h in sized]
+    specs = []
+    for index, (role, fmt, width, height) in enumerate(sized):
+        filename = output_filename(stem, role, width, formats.get(fmt).extension)
+        # The pixels of an output depend on the sizes it was cascaded from, so they are in its key.
+        key = output_key(config, role, fmt, sorted(set(chain[: index + 1]), reverse=True))
+        specs.append(OutputSpec(role, fmt, width, height, filename, key))
+    return tuple(specs)
+
+
+def oversize_note(photo: SourcePhoto, config: Config) -> str:
+    """The outputs of a photo that `output_specs` made smaller to fit their format, as one line for
+    the photo's warning; "" when every output fits."""
+    changes, limits = [], {}
+    for role, fmt, width, height in _planned_sizes(photo, config):
+        fitted = _within_format(fmt, width, height)
+        if fitted != (width, height):
+            changes.append(f"{fmt} {role} {width}x{height} -> {fitted[0]}x{fitted[1]}")
+            limits[fmt] = formats.get(fmt).max_dimension
+    if not changes:
+        return ""
+    rules = ", ".join(f"{fmt}: at most {limit} pixels wide and high" for fmt, limit in limits.items())
+    return f"made smaller to fit their format, keeping the photo's shape: {', '.join(changes)} ({rules})"
+
+
+def _planned_sizes(photo: SourcePhoto, config: Config) -> list[tuple[Role, str, int, int]]:
+    """(role, format, width, height) of every output the settings ask for, before format limits."""
     sized: list[tuple[Role, str, int, int]] = []
     if config.image.enabled:
         scale = min(1.0, config.image.max_edge / max(photo.width, photo.height))
@@ -193,15 +228,18 @@ def output_specs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputS
     if config.thumbnail.width:
         size = _crop(photo, config.thumbnail.width, config.thumbnail.crop)
         sized.append(("thumbnail", config.thumbnail.format, *size))
-    sized.sort(key=lambda item: -item[2])
-    chain = [(w, h) for _, _, w, h in sized]
-    specs = []
-    for index, (role, fmt, width, height) in enumerate(sized):
-        filename = output_filename(stem, role, width, formats.get(fmt).extension)
-        # The pixels of an output depend on the sizes it was cascaded from, so they are in its key.
-        key = output_key(config, role, fmt, sorted(set(chain[: index + 1]), reverse=True))
-        specs.append(OutputSpec(role, fmt, width, height, filename, key))
-    return tuple(specs)
+    return sized
+
+
+def _within_format(fmt: str, width: int, height: int) -> tuple[int, int]:
+    """The size, or where its format cannot hold it, the long side at the format's limit and the
+    short side in proportion: a photo never fails only because one output cannot be that large."""
+    limit = formats.get(fmt).max_dimension
+    if max(width, height) <= limit:
+        return width, height
+    if width >= height:
+        return limit, max(1, round(height * limit / width))
+    return max(1, round(width * limit / height)), limit
 
 
 def _crop(photo: SourcePhoto, target: int, aspect: str) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -47,14 +48,15 @@ def preview(target: Path, config: Config, out_dir: str | None = None, output: Pa
         photos, title, name, at_hand = list(result.photos), result.title, result.name, True
         reviewed = judge(result.plan, result.analyses, result.failures, config).photos if result.plan else ()
         curated = {photo.source.name: photo for photo in reviewed}
+        notes = [str(note) for note in result.plan.captions.notes] if result.plan else []
     else:
         images = Path(out_dir) if out_dir else target.parent
         title, name, photos = read_manifest(target, images)
-        name, at_hand, curated = slugify(name), False, {}
+        name, at_hand, curated, notes = slugify(name), False, {}, []
         config = config.with_overrides(output__dir=str(images))
     output = output or private_folder(config) / f"{name}-preview.html"
     output.parent.mkdir(parents=True, exist_ok=True)
-    page = contact_sheet(photos, title, output.parent, config, at_hand, curated)
+    page = contact_sheet(photos, title, output.parent, config, at_hand, curated, notes)
     write_atomically(output, page.encode("utf-8"))
     return output
 
@@ -99,13 +101,15 @@ def contact_sheet(
     config: Config,
     sources_at_hand: bool = True,
     curated: dict[str, ReviewedPhoto] | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """The whole page as one string: an overview of thumbnails grouped by burst, then a section per
     photo. Without the sources at hand (a manifest) their metadata is not shown. A large set's
-    images load as they scroll into view, so the page stays light for hundreds of photos."""
+    images load as they scroll into view, so the page stays light for hundreds of photos. `notes`
+    are shown at the top (captions.toml entries that match no photo)."""
     problems = texts.lint_alt([(display_name(p.source), p.alt) for p in photos])
     lint = {name: message for name, message in problems if name}
-    set_notes = [message for name, message in problems if not name]
+    set_notes = [message for name, message in problems if not name] + list(notes)
     total = sum(o.bytes for p in photos for o in p.outputs)
     parts = [
         "<!doctype html>",

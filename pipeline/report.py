@@ -110,8 +110,9 @@ def forecast_text(forecast: Forecast, prune: bool) -> str:
         if photo.reuse:
             parts.append(f"{len(photo.reuse)} unchanged")
         lines.append(f"{photo.number:>3}  {display_name(photo.source)} -> {photo.stem}: {', '.join(parts)}")
-    lines += [f"  skipped: {problem}" for problem in plan.warnings]
+    lines += [f"  warning: {problem}" for problem in plan.warnings]
     lines += [f"  cannot be read: {problem}" for problem in plan.failures]
+    lines += [f"  alt text: {note}" for note in plan.captions.notes]
     if forecast.unneeded:
         verb = "would be deleted (--prune)" if prune else "no longer needed, kept (--prune deletes them)"
         lines.append(f"{len(forecast.unneeded)} files {verb}: {', '.join(forecast.unneeded[:5])}")
@@ -145,8 +146,9 @@ def forecast_json(forecast: Forecast, prune: bool) -> str:
             }
             for p in forecast.photos
         ],
-        "skipped": [_problem_json(p) for p in plan.warnings],
+        "warnings": [_problem_json(p) for p in plan.warnings],
         "failures": [_problem_json(p) for p in plan.failures],
+        "alt_warnings": [_problem_json(p) for p in plan.captions.notes],
         "unneeded": list(forecast.unneeded),
         "prune": prune,
         "manifest": str(forecast.manifest) if forecast.manifest else None,

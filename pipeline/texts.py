@@ -4,7 +4,8 @@ Per photo and per field, the first non-empty text wins: the sidecar `captions.to
 wrote in the source folder, then text embedded in the photo (XMP, EXIF, IPTC), then the
 templates of `[text]` in the config. Embedded text is untrusted input from cameras and editors:
 it is cleaned (control characters removed, whitespace collapsed, length capped) and camera
-boilerplate such as "OLYMPUS DIGITAL CAMERA" is ignored.
+boilerplate such as "OLYMPUS DIGITAL CAMERA" is ignored (the list is data/camera_boilerplate.txt).
+captions.toml's entries are matched to the photos they mean here too, for every command.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date
+from importlib import resources
 from pathlib import Path
 
 from .errors import ConfigError
@@ -24,32 +27,46 @@ CAPTIONS_FILE = "captions.toml"
 ORDER_KEY = "order"  # top level: file names published first, in this order
 SKIP_KEY = "skip"  # per photo: true leaves it out of everything published
 FIELDS = TEXT_FIELDS
-TEMPLATE_FIELDS = ("title", "number", "count", "filename", "date")
 MAX_TEXT = 1000  # characters kept of any one text; alt text is linted far below this
 ALT_LIMIT = 150  # screen readers read alt text in one go; longer belongs in the caption
 
-# Descriptions cameras and phones write by themselves. Compared case-insensitively, whitespace collapsed.
-CAMERA_BOILERPLATE = frozenset(
-    {
-        "olympus digital camera",
-        "sony dsc",
-        "digital camera",
-        "konica minolta digital camera",
-        "minolta digital camera",
-        "kodak digital still camera",
-        "fujifilm digital camera",
-        "hp digital camera",
-        "exif_jpeg_picture",
-        "samsung",
-        "lg electronics",
-        "default",
-        "camera",
-        "image",
-        "picture",
-        "photo",
-        "untitled",
-    }
+# What cameras, phones and their software write into a photo's description by themselves: a list
+# kept as data (one entry per line, with where it was seen), shipped inside the package.
+BOILERPLATE_FILE = "data/camera_boilerplate.txt"
+PATTERN_PREFIX = "re:"
+
+
+def _folded(text: str) -> str:
+    """The form texts are compared in: case folded, whitespace runs as one space."""
+    return " ".join(text.split()).casefold()
+
+
+def _read_boilerplate(text: str) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    """The entries of the boilerplate list: exact texts (folded) and `re:` patterns (whole text,
+    any case). Lines starting with `#` say where an entry was seen."""
+    exact, patterns = set(), []
+    for line in text.splitlines():
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        if entry.startswith(PATTERN_PREFIX):
+            patterns.append(re.compile(entry.removeprefix(PATTERN_PREFIX).strip(), re.IGNORECASE))
+        else:
+            exact.add(_folded(entry))
+    return frozenset(exact), tuple(patterns)
+
+
+_BOILERPLATE, _BOILERPLATE_PATTERNS = _read_boilerplate(
+    resources.files(__package__).joinpath(BOILERPLATE_FILE).read_text(encoding="utf-8")
 )
+
+
+def is_boilerplate(text: str) -> bool:
+    """Whether a description is what a camera writes when nobody wrote anything."""
+    folded = _folded(text)
+    return folded in _BOILERPLATE or any(pattern.fullmatch(folded) for pattern in _BOILERPLATE_PATTERNS)
+
+
 # Looks like a camera file name: IMG_1234, DSC01234, P1010001, 20240623_101512, PXL_20240623_101512123.jpg
 _FILE_NAME_LIKE = re.compile(r"[A-Za-z_]{0,8}[_-]?\d{4,}(?:[_-]\w*)?(?:\.[A-Za-z0-9]{2,5})?")
 _INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
@@ -77,7 +94,7 @@ def decode_text(data: bytes) -> str:
 
 def meaningful(text: str) -> str:
     """The text, or "" when it is camera boilerplate or a file name rather than a description."""
-    if not text or text.casefold() in CAMERA_BOILERPLATE or looks_like_file_name(text, ""):
+    if not text or is_boilerplate(text) or looks_like_file_name(text, ""):
         return ""
     return text if any(ch.isalnum() for ch in text) else ""
 
@@ -103,15 +120,60 @@ def _first_meaningful(*values: object) -> str:
 # templates and precedence -------------------------------------------------------------------
 
 
+class _NoDate:
+    """`{date}` of a photo without a capture date: empty, whatever the format spec asks for (and
+    `{date.year}` too, so a template that works for dated photos works for all)."""
+
+    def __format__(self, spec: str) -> str:
+        return ""
+
+    def __getattr__(self, name: str) -> _NoDate:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __str__(self) -> str:
+        return ""
+
+
+NO_DATE = _NoDate()
+# What each placeholder is, for checking templates before a run: `{title:.40}` and `{filename}` are
+# text, `{number:02d}` and `{count}` whole numbers, `{date:%d %B %Y}` a date (`{date}`: 2024-06-23).
+TEMPLATE_SAMPLE: dict[str, object] = {
+    "title": "Trade mission",
+    "number": 7,
+    "count": 12,
+    "filename": "IMG_0007.JPG",
+    "date": date(2024, 6, 23),
+}
+TEMPLATE_HELP = (
+    "{title} and {filename} are text, {number} and {count} whole numbers ({number:02d} gives 07), "
+    "{date} the capture date ({date:%d %B %Y} gives 23 June 2024)"
+)
+
+
 def fill_template(template: str, **values: object) -> str:
-    """Fill `{title}`-style placeholders; a misspelt placeholder is a config error, not a crash."""
+    """Fill `{title}`-style placeholders, with Python's format specs (`{number:02d}`); a misspelt
+    placeholder or a spec its value cannot take is a config error, not a crash."""
     try:
         return template.format_map(values)
-    except (KeyError, IndexError, ValueError) as error:
-        raise ConfigError(
-            f"text template {template!r} is invalid ({error}); placeholders: "
-            + ", ".join("{" + name + "}" for name in TEMPLATE_FIELDS)
-        ) from None
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError) as error:
+        raise ConfigError(f"text template {template!r} is invalid ({_reason(error)}); {TEMPLATE_HELP}") from None
+
+
+def check_template(setting: str, template: str) -> None:
+    """Fill a template with values of each placeholder's type, so that a wrong one fails before the
+    run starts, with a message that names the setting."""
+    try:
+        template.format_map(TEMPLATE_SAMPLE)
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError) as error:
+        raise ConfigError(f"{setting} = {template!r} cannot be filled: {_reason(error)}; {TEMPLATE_HELP}") from None
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"there is no placeholder {{{error.args[0]}}}"
+    return str(error) or type(error).__name__
 
 
 def photo_text(written: PhotoText, embedded: PhotoText, templates: tuple[str, str], **values: object) -> PhotoText:
@@ -171,6 +233,64 @@ def load_captions(source: Path) -> Captions:
         if entry.get(SKIP_KEY) is True:
             skip.add(name)
     return Captions(captions, frozenset(skip), tuple(order))
+
+
+def match_captions(written: Captions, source: Path, photos: Collection[str], others: Collection[str]) -> Captions:
+    """captions.toml's entries keyed by the photos they mean, with notes on the entries that needed
+    a guess or matched nothing. Texts, `skip` and `order` are all matched here, for every command.
+
+    `photos` and `others` are display names (names.display_name) of the photos of the plan and of
+    the folder's other files. An entry means the file of exactly its name; else the one file whose
+    name differs from it only in case or Unicode form (with a note, since the entry is misspelt);
+    two such files make the entry ambiguous: it means neither. An entry for another file (a photo
+    that cannot be read, a duplicate) means nothing, without a note: that file's own message says
+    why. Every other entry matches nothing, which is said: above all for `skip`, where the photo the
+    person wanted left out would otherwise be published without a word.
+    """
+    path, wanted = source / CAPTIONS_FILE, frozenset(photos)
+    exact: dict[str, list[str]] = defaultdict(list)
+    loose: dict[str, list[str]] = defaultdict(list)
+    for name in sorted({*photos, *others}):
+        exact[name].append(name)
+        loose[_loose(name)].append(name)
+    notes: list[Problem] = []
+
+    def meant(entry: str, unmatched: str, claimed: Collection[str] = ()) -> str | None:
+        found = exact.get(unicodedata.normalize("NFC", entry)) or loose.get(_loose(entry), [])
+        if not found:
+            notes.append(Problem(path, unmatched))
+            return None
+        if len(found) > 1:
+            files = " and ".join(found)
+            ambiguous = f"entry {entry!r} could mean {files}, whose names differ only in case; it is used for neither"
+            notes.append(Problem(path, f"{ambiguous}: write the file name exactly as it is"))
+            return None
+        name = found[0]
+        if name in claimed:
+            notes.append(Problem(path, f"entry {entry!r} means {name}, which has an entry of its own; it is ignored"))
+            return None
+        if name != unicodedata.normalize("NFC", entry):
+            notes.append(Problem(path, f"entry {entry!r} is taken to mean {name}; write the name as the file has it"))
+        return name if name in wanted else None
+
+    texts: dict[str, PhotoText] = {}
+    skip = set()
+    # Entries that name a file exactly come first: a misspelt second entry never displaces one.
+    by_exact_name = sorted(written.texts.items(), key=lambda item: unicodedata.normalize("NFC", item[0]) not in exact)
+    for entry, text in by_exact_name:
+        left_out = ": nothing was left out (skip = true)" if entry in written.skip else ""
+        matched = meant(entry, f"entry {entry!r} matches no photo in the folder (renamed?){left_out}", texts)
+        if matched is not None:
+            texts[matched] = text
+            if entry in written.skip:
+                skip.add(matched)
+    order = (meant(entry, f"order: {entry!r} matches no photo in the folder (renamed?)") for entry in written.order)
+    return Captions(texts, frozenset(skip), tuple(name for name in order if name), tuple(notes))
+
+
+def _loose(name: str) -> str:
+    """A file name as a person may write it: any case, any Unicode normal form."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
 
 
 def _line_of(text: str, name: str) -> int:
@@ -263,17 +383,10 @@ def lint_alt(photos: list[tuple[str, str]]) -> list[tuple[str | None, str]]:
 
 
 def alt_problems(photos: Sequence[PhotoResult], source: Path, captions: Captions) -> list[Problem]:
-    """The alt-text lint as problems for stderr, plus captions.toml entries that match no photo."""
+    """The alt-text lint as problems for stderr, then what matching captions.toml's entries to the
+    photos found (entries that match no photo, or needed a guess: see `match_captions`)."""
     problems = [
         Problem(source / filename if filename else source, message)
         for filename, message in lint_alt([(display_name(photo.source), photo.alt) for photo in photos])
     ]
-    # A name that matches no photo would silently lose a person's text: usually a typo or a rename.
-    present = {photo.source.name for photo in photos} | captions.skip
-    for filename in sorted((set(captions.texts) | set(captions.order)) - present):
-        if (source / filename).exists():
-            continue  # a photo that failed, or was left out: its own message says why
-        problems.append(
-            Problem(source / CAPTIONS_FILE, f"entry {filename!r} matches no photo in the folder (renamed?)")
-        )
-    return problems
+    return problems + list(captions.notes)

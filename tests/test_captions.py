@@ -6,6 +6,7 @@ source (XMP, EXIF, IPTC) can be tested on its own.
 
 from __future__ import annotations
 
+import html
 import shutil
 import subprocess
 import tomllib
@@ -17,6 +18,7 @@ from PIL import Image
 import pipeline
 from pipeline import texts
 from pipeline.config import ConfigError
+from pipeline.model import Captions, PhotoText
 
 from .conftest import fixture_photo, require_tool, run_gallery
 
@@ -74,6 +76,13 @@ def test_embedded_text_of_real_photos(tmp_path: Path, exiftool) -> None:
         # Camera boilerplate and file names are not descriptions: the template wins.
         (("-EXIF:ImageDescription=OLYMPUS DIGITAL CAMERA         ",), "Trade Mission", "Trade Mission"),
         (("-EXIF:ImageDescription=SONY DSC",), "Trade Mission", "Trade Mission"),
+        (("-EXIF:ImageDescription=SANYO DIGITAL CAMERA",), "Trade Mission", "Trade Mission"),
+        (("-EXIF:ImageDescription=<Digimax i50 MP3, Samsung #1 MP3>",), "Trade Mission", "Trade Mission"),
+        (
+            ("-XMP-dc:Description=SAMSUNG CAMERA PICTURES", "-XMP-dc:Title=KODAK Digital Still Camera"),
+            "Trade Mission",
+            "Trade Mission",
+        ),
         (("-XMP-dc:Description=IMG_1234.JPG",), "Trade Mission", "Trade Mission"),
     ],
 )
@@ -249,3 +258,141 @@ def test_heic_header_pass_reads_no_pixels(tmp_path: Path, monkeypatch: pytest.Mo
     again = _run(folder, tmp_path, run__jobs=1)
     assert opened == []
     assert {p.source.name: p.title for p in again.photos}["prairie_falcon.jpg"] == FALCON_TITLE
+
+
+# Matching captions.toml's entries to photos ---------------------------------------------------
+
+
+def _named(tmp_path: Path, **files: str) -> Path:
+    """A folder of fixture photos under new names: {name in the folder: fixture}."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, fixture in files.items():
+        shutil.copy2(fixture_photo(fixture), folder / name)
+    return folder
+
+
+def test_a_skip_entry_in_another_case_leaves_the_photo_out(tmp_path: Path) -> None:
+    """`skip = true` for IMG_0000.JPG when the camera wrote IMG_0000.jpg: the photo is not published,
+    and a note says which file the entry was taken to mean."""
+    folder = _named(tmp_path, **{"IMG_0000.jpg": "kodak-dc240.jpg", "IMG_0001.jpg": "Canon_40D.jpg"})
+    (folder / "captions.toml").write_text('["IMG_0000.JPG"]\nskip = true\n', encoding="utf-8")
+    out = tmp_path / "out"
+    completed = run_gallery("process", folder, "--out", out, "--name", "set")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.count("![") == 1
+    mains = sorted(out.glob("set-*.jpeg"))
+    assert [path.name for path in mains] == ["set-01.jpeg"]
+    with Image.open(mains[0]) as image:
+        assert image.size == (100, 68), "the photo published is IMG_0001.jpg (Canon_40D, 100x68)"
+    notes = [line for line in completed.stderr.splitlines() if "IMG_0000.JPG" in line]
+    assert len(notes) == 1, completed.stderr
+    assert "captions.toml" in notes[0] and "IMG_0000.jpg" in notes[0]
+
+
+def test_texts_and_order_match_names_in_another_case_or_unicode_form(tmp_path: Path) -> None:
+    """The same matching serves texts and `order`; a name in another Unicode form (typed on a Mac)
+    is the same name and needs no note, one in another case gets one."""
+    folder = _named(
+        tmp_path, **{"IMG_0000.jpg": "kodak-dc240.jpg", "Café.jpg": "Canon_40D.jpg", "dscn.jpg": "DSCN0010.jpg"}
+    )
+    (folder / "captions.toml").write_text(
+        'order = ["DSCN.JPG"]\n\n["img_0000.JPG"]\nalt = "A dog on a rug"\n\n["Cafe\u0301.jpg"]\nalt = "A bird"\n',
+        encoding="utf-8",
+    )
+    completed = run_gallery("process", folder, "--out", tmp_path / "out", "--title", "Trip")
+    assert completed.returncode == 0, completed.stderr
+    alts = [line.split("](")[0] for line in completed.stdout.splitlines()]
+    # `order` first (dscn.jpg), then capture order: kodak (1999), Canon 40D (2008-05).
+    assert alts == ["![Trip", "![A dog on a rug", "![A bird"]
+    notes = [line for line in completed.stderr.splitlines() if "captions.toml" in line]
+    assert len(notes) == 2, completed.stderr
+    assert any("'img_0000.JPG'" in note and "IMG_0000.jpg" in note for note in notes)
+    assert any("'DSCN.JPG'" in note and "dscn.jpg" in note for note in notes)
+
+
+def test_match_captions_rules(tmp_path: Path) -> None:
+    written = Captions(
+        {
+            "a.jpg": PhotoText("exact"),
+            "A.jpg": PhotoText("exact too"),
+            "B.JPG": PhotoText("by case"),
+            "b.jpg ": PhotoText("nothing"),
+            "C.JPG": PhotoText("ambiguous"),
+            "broken.jpg": PhotoText("a file that is no photo of the plan"),
+            "D.JPG": PhotoText("by case, twice"),
+            "d.JPG": PhotoText(),
+            "E.JPG": PhotoText("by case, before the exact one"),
+            "e.jpg": PhotoText("exact, later in the file"),
+            "gone.jpg": PhotoText(),
+        },
+        skip=frozenset({"gone.jpg", "B.JPG"}),
+        order=("C.JPG", "b.JPG", "missing.jpg"),
+    )
+    photos = {"a.jpg", "A.jpg", "b.jpg", "c.jpg", "C.jpg", "d.jpg", "e.jpg"}
+    matched = texts.match_captions(written, tmp_path, photos, {"broken.jpg", "captions.toml"})
+    assert matched.texts == {
+        "a.jpg": PhotoText("exact"),
+        "A.jpg": PhotoText("exact too"),
+        "b.jpg": PhotoText("by case"),
+        "d.jpg": PhotoText("by case, twice"),
+        "e.jpg": PhotoText("exact, later in the file"),
+    }
+    assert matched.skip == {"b.jpg"}
+    assert matched.order == ("b.jpg",)
+    notes = [note.message for note in matched.notes]
+    assert all(note.path == tmp_path / "captions.toml" for note in matched.notes)
+    expected = [
+        "'B.JPG' is taken to mean b.jpg",
+        "'b.jpg ' matches no photo",
+        "'C.JPG' could mean",
+        "'D.JPG' is taken to mean d.jpg",
+        "'d.JPG' means d.jpg, which has an entry of its own",
+        "'E.JPG' means e.jpg, which has an entry of its own",
+        "'gone.jpg' matches no photo in the folder (renamed?): nothing was left out (skip = true)",
+        "'C.JPG' could mean",
+        "'b.JPG' is taken to mean b.jpg",
+        "order: 'missing.jpg' matches no photo",
+    ]
+    assert len(notes) == len(expected), notes
+    for note, start in zip(notes, expected, strict=True):
+        assert start in note, (note, start)
+
+
+@pytest.fixture(scope="module")
+def mismatched(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose captions.toml has a skip entry for a renamed photo and an ambiguous entry."""
+    folder = _named(
+        tmp_path_factory.mktemp("mismatched"), **{"a.jpg": "Canon_40D.jpg", "A.jpg": "Fujifilm_FinePix6900ZOOM.jpg"}
+    )
+    (folder / "captions.toml").write_text(
+        '["gone.jpg"]\nskip = true\n\n["A.JPG"]\nalt = "Which one?"\n', encoding="utf-8"
+    )
+    return folder
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("process",),
+        ("process", "--dry-run"),
+        ("watch", "--once", "--settle", "0"),
+        ("review",),
+        ("captions", "--dry-run"),
+        ("preview",),
+    ],
+    ids=lambda command: " ".join(command),
+)
+def test_every_command_reports_entries_that_match_no_photo(
+    command: tuple[str, ...], mismatched: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    completed = run_gallery(*command[:1], mismatched, *command[1:], "--out", out)
+    assert completed.returncode == 0, completed.stderr
+    said = completed.stdout + completed.stderr
+    if command[0] == "preview":
+        said = html.unescape(Path(completed.stdout.strip()).read_text(encoding="utf-8"))
+    assert "captions.toml" in said
+    assert "'gone.jpg' matches no photo" in said and "nothing was left out" in said, said
+    assert "'A.JPG' could mean" in said and "a.jpg" in said and "A.jpg" in said, said
+    assert "Which one?" not in completed.stdout, "an ambiguous entry is used for neither photo"

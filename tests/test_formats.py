@@ -1,13 +1,17 @@
 """The format registry: every format is one record, read by settings, render and markup alike.
 
 JPEG XL is the proof: an opt-in format added as one record. Its outputs decode at their planned
-sizes, carry the policy's EXIF (read back by exiftool) and come first in `<picture>`.
+sizes, carry the policy's EXIF (read back by exiftool) and come first in `<picture>`. Each record's
+size limit is what its codec does (tried with Pillow), and a photo larger than a format allows
+comes out whole, its outputs in that format made smaller.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import io
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +21,7 @@ import pipeline
 from pipeline import exif_policy, formats, markup
 from pipeline.config import MARKUP_STYLES, METADATA_POLICIES, ConfigError, load_config
 
-from .conftest import fixture_photo, unavailable
+from .conftest import fixture_photo, run_gallery, unavailable
 
 
 def test_settings_list_the_registries_exactly() -> None:
@@ -113,3 +117,98 @@ def test_jxl_comes_first_in_picture(jxl_run: pipeline.RunResult) -> None:
     sources = [line for line in jxl_run.markup.splitlines() if line.startswith("<source")]
     types = [line.split('type="')[1].split('"')[0] for line in sources]
     assert types == ["image/jxl", "image/avif", "image/webp"] * 2
+
+
+# Size limits ----------------------------------------------------------------------------------
+
+
+def _round_trip(pillow_name: str, width: int) -> tuple[int, int]:
+    """Encode a row of `width` pixels with Pillow's own encoder and decode it again."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, 1)).save(buffer, pillow_name)
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        image.load()
+        return image.size
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp", "avif"])
+def test_each_format_record_states_the_largest_side_its_codec_handles(name: str) -> None:
+    """The limit is what the codec does: that many pixels round-trip, one more does not (AVIF
+    encodes more, but its decoder refuses them, and so would a browser's)."""
+    record = formats.get(name)
+    assert _round_trip(record.pillow_name, record.max_dimension) == (record.max_dimension, 1)
+    with pytest.raises((OSError, ValueError, RuntimeError)):
+        _round_trip(record.pillow_name, record.max_dimension + 1)
+
+
+def test_jxl_holds_more_than_any_photo_needs() -> None:
+    """JPEG XL's own limit (2^30 a side) cannot be tried here (a million pixels a side take minutes);
+    it holds more than any other format."""
+    if importlib.util.find_spec("pillow_jxl") is None:
+        unavailable("requires the jxl extra (pillow-jxl-plugin)")
+    import pillow_jxl  # noqa: F401  registers the codec
+
+    beyond_the_others = max(record.max_dimension for record in formats.FORMATS.values() if record.name != "jxl") + 1
+    assert formats.get("jxl").max_dimension >= beyond_the_others
+    assert _round_trip("JXL", beyond_the_others) == (beyond_the_others, 1)
+
+
+# A 1170x20000 phone screenshot (synthetic: a gradient of that shape).
+TALL = (1170, 20000)
+
+
+def _expected_size(width: int, limit: int) -> tuple[int, int]:
+    """The test's own arithmetic: `width` wide (never wider than the photo) with the photo's shape,
+    or where the format allows fewer pixels a side, the largest size of that shape that fits."""
+    width = min(width, TALL[0])
+    height = round(TALL[1] * width / TALL[0])
+    if height <= limit:
+        return width, height
+    return round(TALL[0] * limit / TALL[1]), limit
+
+
+@pytest.fixture(scope="module")
+def tall_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    work = tmp_path_factory.mktemp("tall")
+    photos = work / "photos"
+    photos.mkdir()
+    Image.linear_gradient("L").resize(TALL).convert("RGB").save(photos / "screenshot.png")
+    settings = work / "gallery.toml"
+    # The fastest WebP effort: the sizes are what this test is about.
+    settings.write_text('[image]\nformat = "webp"\nmax_edge = 20000\n[quality]\nwebp_method = 0\n', encoding="utf-8")
+    out = work / "out"
+    completed = run_gallery(
+        "process", photos, "--out", out, "--name", "shot", "-f", "webp", "-f", "jpeg", "--markup", "html",
+        "--config", settings,
+    )  # fmt: skip
+    return out, completed
+
+
+def test_a_photo_larger_than_a_format_allows_comes_out_whole(tall_run) -> None:
+    """Every planned output exists and decodes at the size the test computes: WebP outputs (the main
+    image, the widths 960 and 1600, which become one file) at most 16383 pixels high with the
+    photo's shape, JPEG variants at their full size, and one warning says so."""
+    out, completed = tall_run
+    assert completed.returncode == 0, completed.stderr
+    webp, jpeg = 16383, 65500
+    expected = {
+        "shot-01.webp": _expected_size(20000, webp),
+        "shot-01-0480w.webp": _expected_size(480, webp),
+        f"shot-01-{_expected_size(960, webp)[0]:04d}w.webp": _expected_size(960, webp),
+        "shot-01-0480w.jpeg": _expected_size(480, jpeg),
+        "shot-01-0960w.jpeg": _expected_size(960, jpeg),
+        "shot-01-1170w.jpeg": _expected_size(1600, jpeg),
+        "shot-01-thumb.webp": _expected_size(320, webp),
+    }
+    assert _expected_size(960, webp) == _expected_size(1600, webp) == (958, 16383)
+    written = {path.name for path in out.iterdir() if path.suffix in (".webp", ".jpeg")}
+    assert written == set(expected)
+    for name, size in expected.items():
+        with Image.open(out / name) as image:
+            image.load()
+            assert image.size == size, name
+    warnings = [line for line in completed.stderr.splitlines() if "screenshot.png" in line]
+    assert len(warnings) == 1 and "16383" in warnings[0] and warnings[0].startswith("warning: "), completed.stderr
+    # The two widths that became one size are one file, offered once in the <picture>'s srcset.
+    assert completed.stdout.count("shot-01-0958w.webp") == 1, completed.stdout
