@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .files import write_atomically
+from .files import append_line, read_regular_file, write_atomically
 from .model import (
     ANALYSIS_VERSION,
     Analysis,
@@ -199,7 +199,8 @@ def journal_outputs(
 
     The full record is written once, at the end of a run; a run killed before then would forget
     every photo it finished. The journal keeps them, so the next run renders only the rest. A line
-    cut short by the kill is ignored when read.
+    cut short by the kill is ignored when read. A link planted at the journal's name is replaced,
+    never appended through (files.append_line).
     """
     records = {o.key: vars(OutputRecord.of(o)) for o in outputs}
     entry = {
@@ -208,16 +209,14 @@ def journal_outputs(
         "placeholder": vars(placeholder),
         "analysis": vars(analysis) if analysis else None,
     }
-    with (out_dir / JOURNAL_FILE).open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, sort_keys=True) + "\n")
+    append_line(out_dir / JOURNAL_FILE, json.dumps(entry, sort_keys=True) + "\n")
 
 
 def _replay_journal(out_dir: Path, state: State) -> None:
-    try:
-        lines = (out_dir / JOURNAL_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    journal = read_regular_file(out_dir / JOURNAL_FILE)  # a link planted at its name is not read
+    if journal is None:
         return
-    for line in lines:
+    for line in journal.decode("utf-8", errors="replace").splitlines():
         try:
             entry = json.loads(line)
             records = {key: OutputRecord(**record) for key, record in entry["outputs"].items()}

@@ -13,6 +13,7 @@ from pathlib import Path
 from .config import Config
 from .files import write_text_if_changed
 from .model import PhotoPlan, PhotoText, Problem
+from .names import display_name
 from .review import ReviewedPhoto, review
 from .texts import CAPTIONS_FILE, captions_entry, merge_captions
 
@@ -40,11 +41,11 @@ def update_captions(source: Path, config: Config, write: bool = True, skip_sugge
     reviewed = review(source, config, render=skip_suggested)
     plan, curated = reviewed.plan, {photo.source.name: photo for photo in reviewed.photos}
     written = plan.captions.texts
-    new = [photo for photo in plan.photos if photo.photo.path.name not in written]
+    new = [photo for photo in plan.photos if display_name(photo.photo.path) not in written]
     entries = []
     for photo in new:
-        name = photo.photo.path.name
-        found = curated.get(name)
+        name = display_name(photo.photo.path)  # the key: valid UTF-8 whatever the name's bytes
+        found = curated.get(photo.photo.path.name)
         skip = skip_suggested and found is not None and _not_suggested(found)
         entries.append((name, captions_entry(name, photo.photo.embedded, _note(photo, plan.photos, found), skip)))
     existing = path.read_bytes().decode("utf-8") if path.exists() else None
@@ -52,9 +53,9 @@ def update_captions(source: Path, config: Config, write: bool = True, skip_sugge
     if write and plan.photos and text != existing:
         write_text_if_changed(path, text)
     missing = tuple(
-        photo.photo.path.name
+        display_name(photo.photo.path)
         for photo in plan.photos
-        if not written.get(photo.photo.path.name, PhotoText()).or_else(photo.photo.embedded).alt
+        if not written.get(display_name(photo.photo.path), PhotoText()).or_else(photo.photo.embedded).alt
     )
     added = tuple(name for name, _ in entries)
     return CaptionsUpdate(path, added, len(written), len(plan.photos), missing, plan.failures)

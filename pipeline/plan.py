@@ -85,8 +85,9 @@ def make_plan(
     name, title = set_name_and_title(source, config, state)
     captions = load_captions(source)
     out_dir = Path(config.output.dir)
-    skipped = tuple(photo for photo in photos if photo.path.name in captions.skip)
-    chosen = _in_order([photo for photo in photos if photo.path.name not in captions.skip], captions.order)
+    # captions.toml names photos as display_name writes them (undecodable bytes as \xNN, NFC)
+    skipped = tuple(photo for photo in photos if display_name(photo.path) in captions.skip)
+    chosen = _in_order([photo for photo in photos if display_name(photo.path) not in captions.skip], captions.order)
     numbered = number_photos(chosen, name, title, captions, config)
     return Plan(
         source, out_dir, name, title, numbered, tuple(failures), tuple(warnings), captions, skipped, listing.set_aside
@@ -117,9 +118,9 @@ def _clock_corrected(photo: SourcePhoto, offsets: tuple[tuple[str, str], ...]) -
 
 def _in_order(photos: list[SourcePhoto], order: tuple[str, ...]) -> list[SourcePhoto]:
     """Capture order, except that the photos captions.toml's `order` lists come first, as listed."""
-    by_name = {photo.path.name: photo for photo in photos}
+    by_name = {display_name(photo.path): photo for photo in photos}
     first = [by_name[name] for name in dict.fromkeys(order) if name in by_name]
-    return first + [photo for photo in ingest.capture_order(photos) if photo.path.name not in order]
+    return first + [photo for photo in ingest.capture_order(photos) if display_name(photo.path) not in order]
 
 
 def set_name_and_title(source: Path, config: Config, state: State) -> tuple[str, str]:
@@ -144,7 +145,7 @@ def number_photos(
         stem = output_stem(name, number, count)
         date = photo.captured.date().isoformat() if photo.captured else ""
         text = photo_text(
-            captions.texts.get(photo.path.name, PhotoText()),
+            captions.texts.get(display_name(photo.path), PhotoText()),
             photo.embedded,
             (config.text.alt, config.text.title_template),
             title=title,

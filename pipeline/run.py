@@ -26,7 +26,7 @@ from .manifest import build_manifest, manifest_path, write_manifest
 from .markup import markup_block
 from .model import OutputFile, OutputSpec, PhotoPlan, PhotoResult, Plan, Problem, RunResult
 from .plan import make_plan, number_photos, photo_result
-from .post import write_post
+from .post import check_post_file, write_post
 from .render import RenderJob, RenderResult
 from .texts import alt_problems
 
@@ -65,6 +65,9 @@ def process(
     out_dir = Path(config.output.dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"cannot use {out_dir} as the output folder: it is a file, not a folder")
+    mark = render.prepare(config)  # checks that need Pillow, and the watermark, made once per run
+    if publish and config.output.post_file:
+        check_post_file(Path(config.output.post_file))
     found = find_candidates(source, config, exclude)
     if not keep_deleted and not (found.candidates or found.failures or found.skipped):
         # Nothing to publish: no folder, lock or empty manifest is left behind for it.
@@ -73,7 +76,7 @@ def process(
         out_dir.mkdir(parents=True, exist_ok=True)
         with output_lock(out_dir, config.run.wait):
             show = not config.run.quiet and (sys.stderr.isatty() if progress is None else progress)
-            run = _Run(source, out_dir, config, executor, show, publish)
+            run = _Run(source, out_dir, config, executor, show, publish, mark)
             return run.go(prune, exclude, keep_deleted, found, started)
     except OSError as error:
         # Per-photo failures are reported per photo; this is the run's own files (lock, record,
@@ -85,10 +88,17 @@ class _Run:
     """One run's fixed surroundings, so each step below takes only what it works on."""
 
     def __init__(
-        self, source: Path, out_dir: Path, config: Config, executor: Executor | None, progress: bool, publish: bool
+        self,
+        source: Path,
+        out_dir: Path,
+        config: Config,
+        executor: Executor | None,
+        progress: bool,
+        publish: bool,
+        mark: render.Mark | None,
     ) -> None:
         self.source, self.out_dir, self.config = source, out_dir, config
-        self.executor, self.progress, self.publish = executor, progress, publish
+        self.executor, self.progress, self.publish, self.mark = executor, progress, publish, mark
 
     def go(self, prune: bool, exclude: Collection[str], keep_deleted: bool, found: Found, started: float) -> RunResult:
         remove_stale_temp_files(self.out_dir)
@@ -192,7 +202,7 @@ class _Run:
             moves += reuse.renames
             if reuse.needs_decode:
                 folder = self._folder_for(plan, reuse.missing)
-                jobs.append(RenderJob(plan.photo, plan.specs, reuse.missing, folder, self.config))
+                jobs.append(RenderJob(plan.photo, plan.specs, reuse.missing, folder, self.config, self.mark))
         staged = []
         for index, (existing, target) in enumerate(moves):
             temp = self.out_dir / f".rename-{index}.{os.getpid()}.tmp"

@@ -191,7 +191,7 @@ def check_one(path: Path, out_dir: Path) -> tuple[str, str]:
         except (PhotoError, OSError) as error:
             return "refused", f"ingest: {error}"
         specs = plan.output_specs(photo, "fuzz", config)
-        result = render.render(render.RenderJob(photo, specs, frozenset(s.key for s in specs), out_dir, config))
+        result = render.render(render.RenderJob(photo, specs, frozenset(s.key for s in specs), out_dir, config, None))
     except Exception:
         return "escaped", traceback.format_exc(limit=-3)
     if result.error is not None and not (isinstance(result.error, str) and result.error):
