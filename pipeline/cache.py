@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -157,8 +158,10 @@ class State:
 
 
 def _has_size(path: Path, size: int) -> bool:
+    """A regular file of that size: a link planted at an output's name is never published as the output."""
     try:
-        return path.stat().st_size == size
+        info = path.lstat()
+        return stat.S_ISREG(info.st_mode) and info.st_size == size
     except OSError:
         return False
 

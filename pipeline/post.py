@@ -108,8 +108,8 @@ def check_post_file(post: Path) -> None:
         if not any(target.is_relative_to(root) for root in roots):
             where = "the working folder" + (f" and the site at {display_path(found[1])}" if found else "")
             raise PostError(
-                f"post {display_path(post)} is a symbolic link to {display_path(target)}, outside {where}; "
-                "gallery writes a post through a link only inside them"
+                f"post {display_path(post)} is a symbolic link to {display_path(target)}, outside {where}: "
+                "gallery follows a post's link only to a file inside the site or the working folder"
             )
     if target.exists() and not target.is_file():
         raise PostError(f"post {display_path(post)} is not a regular file")

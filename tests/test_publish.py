@@ -256,6 +256,7 @@ def test_post_file_symlink_and_permissions_kept(tmp_path: Path) -> None:
     real.parent.mkdir()
     real.write_text("Hello\n", encoding="utf-8")
     os.chmod(real, 0o640)
+    (tmp_path / "_config.yml").write_text("title: Site\n", encoding="utf-8")  # the link stays inside this site
     link = tmp_path / "post.md"
     link.symlink_to(real)
     assert _process_into_post(folder, link, tmp_path).returncode == 0
