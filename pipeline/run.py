@@ -28,7 +28,7 @@ from .model import OutputFile, OutputSpec, PhotoPlan, PhotoResult, Plan, Problem
 from .plan import make_plan, number_photos, photo_result
 from .post import check_post_file, write_post
 from .render import RenderJob, RenderResult
-from .texts import alt_problems
+from .texts import alt_problems, load_captions
 
 PREVIEW_FOLDER = ".gallery-preview"  # where preview renders photos whose published names are taken
 STDOUT = "-"  # output.manifest = "-": the caller prints the manifest instead of a file being written
@@ -65,9 +65,12 @@ def process(
     out_dir = Path(config.output.dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"cannot use {out_dir} as the output folder: it is a file, not a folder")
-    mark = render.prepare(config)  # checks that need Pillow, and the watermark, made once per run
+    # Checked before anything is created or locked: what only Pillow can judge (and the watermark,
+    # made once here), a post linked out of the site, and captions.toml.
+    mark = render.prepare(config)
     if publish and config.output.post_file:
         check_post_file(Path(config.output.post_file))
+    load_captions(source)
     found = find_candidates(source, config, exclude)
     if not keep_deleted and not (found.candidates or found.failures or found.skipped):
         # Nothing to publish: no folder, lock or empty manifest is left behind for it.

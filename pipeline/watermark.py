@@ -75,8 +75,10 @@ def _logo(path: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             logo = Image.open(path)
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except UnidentifiedImageError:
         raise ConfigError(f"{problem} is not an image gallery can read (PNG with transparency works best)") from None
+    except Image.DecompressionBombError:
+        raise ConfigError(f"{problem} declares more pixels than an image may have (a damaged file?)") from None
     except OSError as error:
         raise ConfigError(f"{problem} cannot be read: {error.strerror or error}") from None
     with logo:
