@@ -39,7 +39,8 @@ def png_declaring(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(10))) + chunk(b"IEND", b"")
+    pixels = zlib.compress(bytes(10))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 @pytest.fixture
@@ -58,7 +59,8 @@ REFUSED_SETTINGS = {
     "logo not an image": ('[watermark]\nlogo = "notes.txt"\n', "watermark.logo notes.txt"),
     "logo too large": ('[watermark]\nlogo = "huge.png"\n', "watermark.logo huge.png is 10000x10000"),
     "artist of 70,000 characters": (f'[credit]\nartist = "{"a" * 70_000}"\n', "credit.artist"),
-    "copyright over the cap in UTF-8": (f'[credit]\ncopyright = "{"©" * (MAX_CREDIT_BYTES // 2 + 1)}"\n', "credit.copyright"),
+    "copyright over the cap in UTF-8": (f'[credit]\ncopyright = "{"©" * (MAX_CREDIT_BYTES // 2 + 1)}"\n',
+                                        "credit.copyright"),
     "watermark text of 10,000 characters": (f'[watermark]\ntext = "{"a" * 10_000}"\n', "watermark.text"),
     "watermark text of two lines": ('[watermark]\ntext = "one\\ntwo"\n', "watermark.text"),
 }  # fmt: skip
@@ -89,7 +91,8 @@ ENCODINGS = {
 @pytest.mark.parametrize("where", ["--config", "gallery.toml", "captions.toml"])
 def test_files_not_in_utf8_are_one_line_and_exit_2(work: Path, where: str, encoding: str) -> None:
     data = ENCODINGS[encoding] if where != "captions.toml" else ENCODINGS[encoding].replace(b"[text]", b"[x.jpg]")
-    path = {"--config": work / "mine.toml", "gallery.toml": work / "gallery.toml"}.get(where, work / "photos/captions.toml")
+    path = {"--config": work / "mine.toml", "gallery.toml": work / "gallery.toml"}.get(where, work / "photos")
+    path = path / "captions.toml" if path.is_dir() else path
     path.write_bytes(data)
     extra = ("--config", path) if where == "--config" else ()
     code, stderr = gallery("process", work / "photos", "--out", work / "out", *extra)
