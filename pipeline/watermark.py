@@ -70,6 +70,7 @@ def largest_mark_width(config: Config) -> int:
 
 
 def _logo(path: str) -> Image.Image:
+    """The logo decoded once, refused first when its header declares more than MAX_LOGO_PIXELS."""
     problem = f"watermark.logo {path}"
     try:
         with warnings.catch_warnings():
@@ -81,17 +82,24 @@ def _logo(path: str) -> Image.Image:
         raise ConfigError(f"{problem} declares more pixels than an image may have (a damaged file?)") from None
     except OSError as error:
         raise ConfigError(f"{problem} cannot be read: {error.strerror or error}") from None
-    with logo:
-        width, height = logo.size
+    width, height = logo.size
+    try:
         if width * height > MAX_LOGO_PIXELS:
             raise ConfigError(
                 f"{problem} is {width}x{height} pixels, over the {MAX_LOGO_PIXELS:,} a logo may have; "
                 "save it smaller (it is shown at watermark.size of each image's width)"
             )
-        try:
-            return logo.convert("RGBA")
-        except (OSError, ValueError, SyntaxError) as error:
-            raise ConfigError(f"{problem} cannot be decoded: {error}") from None
+        logo.load()  # reads the file and closes it; an RGBA logo is used as it is, not copied again
+    except ConfigError:
+        logo.close()
+        raise
+    except (OSError, ValueError, SyntaxError) as error:
+        logo.close()
+        raise ConfigError(f"{problem} cannot be decoded: {error}") from None
+    if logo.mode == "RGBA":
+        return logo
+    with logo:
+        return logo.convert("RGBA")
 
 
 def _text(text: str) -> Image.Image:
