@@ -350,10 +350,9 @@ def _validate_looks(config: Config) -> None:
             raise ConfigError(f"credit.{key} holds a name listed in metadata.owners: it would be removed again")
         if not value.isprintable():
             raise ConfigError(f"credit.{key} must be one line of printable text")
-        if len(value.encode("utf-8", "surrogatepass")) > MAX_CREDIT_BYTES:
+        if (size := len(value.encode("utf-8", "surrogatepass"))) > MAX_CREDIT_BYTES:
             raise ConfigError(
-                f"credit.{key} is {len(value):,} characters; at most {MAX_CREDIT_BYTES:,} bytes of UTF-8 fit beside "
-                "a photo's own EXIF"
+                f"credit.{key} is {size:,} bytes of UTF-8; at most {MAX_CREDIT_BYTES:,} fit beside a photo's own EXIF"
             )
     mark = config.watermark
     if not mark.text.isprintable():
@@ -374,14 +373,14 @@ def _validate_looks(config: Config) -> None:
         raise ConfigError(f"watermark.logo {mark.logo} is not a file")
 
 
-def read_toml(path: Path, what: str) -> dict[str, Any]:
-    """A TOML file as a dict; a missing, unreadable, non-UTF-8 or malformed file is a one-line ConfigError."""
+def _read_settings(path: Path) -> dict[str, Any]:
+    """A settings file as a dict; a missing, unreadable, non-UTF-8 or malformed one is a one-line ConfigError."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{what} {path} does not exist") from None
+        raise ConfigError(f"config file {path} does not exist") from None
     except OSError as error:
-        raise ConfigError(f"{what} {path} cannot be read: {error.strerror or error}") from None
+        raise ConfigError(f"config file {path} cannot be read: {error.strerror or error}") from None
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -399,7 +398,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     raw: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        raw = read_toml(path, "config file")
+        raw = _read_settings(path)
     file_output = raw.get("output") if isinstance(raw.get("output"), dict) else {}
     named = overrides.get("output__site") or file_output.get("site") or ""
     if named and named not in sites.SITES:
