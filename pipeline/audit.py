@@ -1,7 +1,9 @@
 """What metadata image files carry: `gallery inspect` for people, `gallery audit` for a site's CI.
 
 Both read files through the pipeline's one metadata reader (`metadata.read_metadata`: EXIF, XMP
-with JPEG extended XMP, IPTC, ICC), and only headers: no pixel is decoded.
+with JPEG extended XMP, IPTC, ICC), and only headers: no pixel is decoded. Only regular files are
+opened: a FIFO would block the reader forever, and a socket or a device is no image; each is
+skipped with its reason.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,7 @@ from .errors import PhotoError
 from .exif_tags import EXIF_IFD, GPS_IFD, JPEG_THUMBNAIL_LENGTH, MAKE, MAKER_NOTE, MODEL, SERIAL_TAGS
 from .ingest import open_image, sniff
 from .metadata import capture_time, ifd, read_metadata
+from .names import one_line
 
 _XMP_LOCATION = re.compile(r"GPS|Latitude|Longitude|Location|City|Country|Sublocation|ProvinceState|^State$")
 _XMP_SERIAL = re.compile(r"SerialNumber")
@@ -73,6 +77,8 @@ class MetadataFacts:
 
 def read_facts(path: Path, config: Config) -> MetadataFacts:
     """Everything `inspect` shows and `audit` judges, from the file's headers."""
+    if (kind := not_a_file(path)) is not None:
+        return MetadataFacts(str(path), error=f"{kind}, not a regular file: skipped")
     try:
         with open_image(path, config) as image:
             return _facts(path, image)
@@ -212,20 +218,37 @@ def leaks(facts: MetadataFacts, owners: tuple[str, ...] = ()) -> list[str]:
     return found
 
 
-def published_images(site: Path) -> Iterator[Path]:
-    """Image files under `site`, recognised by content, skipping dot-folders such as .git."""
+def published_images(site: Path) -> Iterator[tuple[Path, str | None]]:
+    """Image files under `site`, recognised by content, skipping dot-folders such as .git: `(path,
+    None)` for each image, `(path, reason)` for a FIFO, socket or device, which is not opened."""
     for path in sorted(site.rglob("*")):
-        if any(part.startswith(".") for part in path.relative_to(site).parts) or not path.is_file():
+        if any(part.startswith(".") for part in path.relative_to(site).parts) or path.is_dir():
+            continue
+        if (kind := not_a_file(path)) is not None:
+            yield path, f"{kind}, not a regular file: skipped"
             continue
         with path.open("rb") as handle:
             if sniff(handle.read(64)) is not None:
-                yield path
+                yield path, None
+
+
+def not_a_file(path: Path) -> str | None:
+    """What `path` is when it is not a regular file ("a FIFO", ...); None for a regular file or
+    one that cannot be found (its reader says why)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+    return next((name for test, name in kinds if test(mode)), "a device")
 
 
 def describe(facts: MetadataFacts) -> str:
     """The readable table `gallery inspect` prints for one file."""
     if facts.error:
-        return f"{facts.path}\n  error         {facts.error}\n"
+        return f"{one_line(facts.path)}\n  error         {one_line(facts.error)}\n"
     turned = f"{facts.orientation} (turned on display)"
     orientation_text = {None: "-", 1: "1 (as stored)"}.get(facts.orientation, turned)
     gps = "no"
@@ -251,4 +274,4 @@ def describe(facts: MetadataFacts) -> str:
         ("XMP", xmp),
         ("IPTC", iptc),
     ]
-    return facts.path + "\n" + "".join(f"  {label:<13} {value}\n" for label, value in rows)
+    return one_line(facts.path) + "\n" + "".join(f"  {label:<13} {one_line(value)}\n" for label, value in rows)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .files import write_atomically
+from .files import append_line, read_regular_file, write_atomically
 from .model import (
     ANALYSIS_VERSION,
     Analysis,
@@ -210,12 +211,12 @@ def _stage(final: Path) -> Path:
 
 
 def _holds(path: Path, size: int) -> bool:
-    """A regular file (never a link someone planted) of the recorded size."""
+    """A regular file of the recorded size: a link planted at an output's name is never taken for it."""
     try:
         info = path.lstat()
     except OSError:
         return False
-    return info.st_size == size and path.is_file() and not path.is_symlink()
+    return stat.S_ISREG(info.st_mode) and info.st_size == size
 
 
 def load_state(out_dir: Path) -> State:
@@ -285,20 +286,16 @@ def journal_commit(out_dir: Path, committed: Sequence[tuple[str, OutputFile, Pat
 
 
 def _append(out_dir: Path, entry: dict[str, Any], sync: bool = False) -> None:
-    """One line at the end of the journal. A line cut short by a kill is ignored when read."""
-    with (out_dir / JOURNAL_FILE).open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, sort_keys=True) + "\n")
-        if sync:
-            handle.flush()
-            os.fsync(handle.fileno())
+    """One line at the end of the journal; a line cut short by a kill is ignored when read. A link
+    planted at the journal's name is replaced, never appended through (files.append_line)."""
+    append_line(out_dir / JOURNAL_FILE, json.dumps(entry, sort_keys=True) + "\n", sync=sync)
 
 
 def _replay_journal(out_dir: Path, state: State) -> None:
-    try:
-        lines = (out_dir / JOURNAL_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    journal = read_regular_file(out_dir / JOURNAL_FILE)  # a link planted at its name is not read
+    if journal is None:
         return
-    for line in lines:
+    for line in journal.decode("utf-8", errors="replace").splitlines():
         try:
             entry = json.loads(line)
             kind = entry.get("kind", "rendered")

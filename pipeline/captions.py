@@ -43,23 +43,27 @@ def update_captions(source: Path, config: Config, write: bool = True, skip_sugge
     plan, curated = reviewed.plan, {photo.source.name: photo for photo in reviewed.photos}
     written = plan.captions.texts  # keyed by the photos' display names, as entries are written
     new = [photo for photo in plan.photos if display_name(photo.photo.path) not in written]
-    entries = []
+    entries: list[tuple[str, str]] = []
+    problems = list(plan.failures)
     for photo in new:
-        name = display_name(photo.photo.path)
+        name = display_name(photo.photo.path)  # the key: valid UTF-8 whatever the name's bytes
+        if name in dict(entries):  # NFC and NFD spellings of a name, or a `\xe9` typed and the byte
+            problems.append(Problem(photo.photo.path, f"reads as {name!r} like another photo: one entry serves both"))
+            continue
         found = curated.get(photo.photo.path.name)
         skip = skip_suggested and found is not None and _not_suggested(found)
         entries.append((name, captions_entry(name, photo.photo.embedded, _note(photo, plan.photos, found), skip)))
     existing = path.read_bytes().decode("utf-8") if path.exists() else None
     text = merge_captions(existing, entries)
-    if write and plan.photos and text != existing:
-        write_text_if_changed(path, text)
+    if write and plan.photos:
+        write_text_if_changed(path, text)  # unchanged text is not rewritten; a link there is replaced
     missing = tuple(
         display_name(photo.photo.path)
         for photo in plan.photos
         if not written.get(display_name(photo.photo.path), PhotoText()).or_else(photo.photo.embedded).alt
     )
     added = tuple(name for name, _ in entries)
-    return CaptionsUpdate(path, added, len(written), len(plan.photos), missing, plan.failures, plan.captions.notes)
+    return CaptionsUpdate(path, added, len(written), len(plan.photos), missing, tuple(problems), plan.captions.notes)
 
 
 def _note(photo: PhotoPlan, photos: tuple[PhotoPlan, ...], found: ReviewedPhoto | None) -> str:

@@ -36,6 +36,7 @@ from .dry_run import forecast
 from .errors import GalleryError
 from .manifest import build_manifest
 from .model import set_aside_text
+from .names import one_line
 from .preview import preview
 from .report import (
     audit_json,
@@ -44,6 +45,7 @@ from .report import (
     forecast_text,
     report_run,
     run_json,
+    stderr_line,
 )
 from .review import as_json as review_json
 from .review import review
@@ -70,14 +72,13 @@ def main() -> None:
     try:
         app(prog_name="gallery")
     except KeyboardInterrupt:
-        print("gallery: interrupted", file=sys.stderr)
+        stderr_line("gallery: interrupted")
         sys.exit(130)
     except Exception as error:  # a bug: one line that says what happened and what to report
         arguments = " ".join(sys.argv[1:])
-        print(
+        stderr_line(
             f"gallery: unexpected error while running `gallery {arguments}`: {type(error).__name__}: {error}. "
-            "This is a bug in gallery: please report it with this line.",
-            file=sys.stderr,
+            "This is a bug in gallery: please report it with this line."
         )
         sys.exit(UNEXPECTED)
 
@@ -191,19 +192,19 @@ def captions_command(
     except GalleryError as error:
         fail(error)
     for problem in update.problems:
-        typer.echo(f"error: {problem}", err=True)
+        stderr_line(f"error: {problem}")
     for note in update.notes:
-        typer.echo(f"warning: {note}", err=True)
+        stderr_line(f"warning: {note}")
     if not update.photos:
-        typer.echo(f"gallery: no photos in {source}; {update.path.name} was not written", err=True)
+        stderr_line(f"gallery: no photos in {source}; {update.path.name} was not written")
         raise typer.Exit(1)
     if dry_run:
         typer.echo(f"dry run: nothing was written. {len(update.added)} entries would be added to {update.path}:")
         typer.echo("".join(f"  {entry}\n" for entry in update.added), nl=False)
         raise typer.Exit(0)
-    typer.echo(f"{update.path}: {len(update.added)} new entries, {update.kept} kept as written", err=True)
+    stderr_line(f"{update.path}: {len(update.added)} new entries, {update.kept} kept as written")
     if update.missing_alt:
-        typer.echo(f"{len(update.missing_alt)} photos have no alt text yet: fill in `alt` in {update.path}", err=True)
+        stderr_line(f"{len(update.missing_alt)} photos have no alt text yet: fill in `alt` in {update.path}")
     typer.echo(str(update.path))
 
 
@@ -234,9 +235,9 @@ def review_command(
     except GalleryError as error:
         fail(error)
     for failure in reviewed.failures:
-        typer.echo(f"error: {failure}", err=True)
+        stderr_line(f"error: {failure}")
     for note in reviewed.plan.captions.notes:
-        typer.echo(f"warning: {note}", err=True)
+        stderr_line(f"warning: {note}")
     if as_json:
         typer.echo(json.dumps(review_json(reviewed), indent=2, ensure_ascii=False))
     else:
@@ -303,7 +304,7 @@ def inspect_command(
     config = build_config(config_file)
     facts = [audit.read_facts(path, config) for path in paths]
     if as_json:
-        typer.echo(facts_json(facts))
+        typer.echo(facts_json(facts), nl=False)
     else:
         typer.echo("\n".join(audit.describe(f) for f in facts), nl=False)
     raise typer.Exit(1 if any(f.error for f in facts) else 0)
@@ -333,19 +334,22 @@ def audit_command(
     """
     config = build_config(config_file)
     if not site_dir.is_dir():
-        typer.echo(f"gallery: {site_dir} is not a folder", err=True)
+        stderr_line(f"gallery: {site_dir} is not a folder")
         raise typer.Exit(2)
     owners = (*config.metadata.owners, *(owner or ()))
     checked = []
-    for path in audit.published_images(site_dir):
+    for path, skipped in audit.published_images(site_dir):
+        if skipped:
+            stderr_line(f"{path}: {skipped}")
+            continue
         found = audit.leaks(audit.read_facts(path, config), owners)
         checked.append((path, found))
         if found and not as_json:
-            typer.echo(f"{path}: {'; '.join(found)}")
+            typer.echo(one_line(f"{path}: {'; '.join(found)}"))
     leaking = sum(bool(found) for _, found in checked)
     if as_json:
         typer.echo(audit_json(checked), nl=False)
-    typer.echo(f"{len(checked)} images checked, {leaking} leaking", err=True)
+    stderr_line(f"{len(checked)} images checked, {leaking} leaking")
     raise typer.Exit(1 if leaking else 0)
 
 

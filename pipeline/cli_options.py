@@ -22,7 +22,7 @@ from typer.core import TyperArgument, TyperCommand
 from . import sites
 from .config import Config, load_config
 from .errors import ConfigError, GalleryError
-from .report import NORMAL, QUIET, VERBOSE, Say
+from .report import NORMAL, QUIET, VERBOSE, Say, stderr_line
 from .run import STDOUT
 
 LEGACY_FILE = Path("config.toml")
@@ -70,7 +70,7 @@ def build_config(config_file: Path | None, **overrides: Any) -> Config:
     try:
         return load_config(config_file or settings_file(), **overrides)
     except ConfigError as error:
-        typer.echo(f"gallery: {error}", err=True)
+        stderr_line(f"gallery: {error}")
         raise typer.Exit(2) from None
 
 
@@ -269,12 +269,12 @@ def process_options(
 
 
 def usage_error(message: str) -> None:
-    typer.echo(f"gallery: {message}", err=True)
+    stderr_line(f"gallery: {message}")
     raise typer.Exit(2)
 
 
 def fail(error: GalleryError) -> None:
-    typer.echo(f"gallery: {error}", err=True)
+    stderr_line(f"gallery: {error}")
     raise typer.Exit(2)
 
 

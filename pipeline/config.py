@@ -371,6 +371,13 @@ def validate(config: Config) -> None:
 CLOCK_OFFSET = re.compile(r"[+-]\d{1,2}:[0-5]\d(:[0-5]\d)?")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 BACKGROUNDS = ("", "color", "placeholder")
+# A JPEG's whole EXIF must fit one 64 KB APP1 segment, beside whatever the policy keeps of the
+# photo's own: each credit field gets at most this many bytes of UTF-8 (a name or a licence line
+# needs far fewer), so both together leave over 60 KB to the photo's EXIF.
+MAX_CREDIT_BYTES = 2000
+# The mark is one line shown at a fifth of an image's width by default: beyond this it is unreadable,
+# and drawing it costs time and memory in proportion to its length.
+MAX_WATERMARK_TEXT = 200
 
 
 def _validate_looks(config: Config) -> None:
@@ -388,7 +395,17 @@ def _validate_looks(config: Config) -> None:
             raise ConfigError(f"credit.{key} holds a name listed in metadata.owners: it would be removed again")
         if not value.isprintable():
             raise ConfigError(f"credit.{key} must be one line of printable text")
+        if (size := len(value.encode("utf-8", "surrogatepass"))) > MAX_CREDIT_BYTES:
+            raise ConfigError(
+                f"credit.{key} is {size:,} bytes of UTF-8; at most {MAX_CREDIT_BYTES:,} fit beside a photo's own EXIF"
+            )
     mark = config.watermark
+    if not mark.text.isprintable():
+        raise ConfigError("watermark.text must be one line of printable text")
+    if len(mark.text) > MAX_WATERMARK_TEXT:
+        raise ConfigError(
+            f"watermark.text is {len(mark.text):,} characters; a mark has at most {MAX_WATERMARK_TEXT} (one short line)"
+        )
     if mark.text and mark.logo:
         raise ConfigError("watermark: give text or logo, not both")
     if mark.corner not in CORNERS:
@@ -401,6 +418,24 @@ def _validate_looks(config: Config) -> None:
         raise ConfigError(f"watermark.logo {mark.logo} is not a file")
 
 
+def _read_settings(path: Path) -> dict[str, Any]:
+    """A settings file as a dict; a missing, unreadable, non-UTF-8 or malformed one is a one-line ConfigError."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as error:
+        raise ConfigError(f"config file {path} cannot be read: {error.strerror or error}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {error.start + 1} is not UTF-8): save it as UTF-8, as TOML requires"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+
+
 def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     """Build the run's config: defaults, then the site's preset, then the TOML file (if given), then
     overrides. The site is `output.site` (from the overrides or the file), else the site the working
@@ -408,12 +443,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     raw: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path} is not valid TOML: {error}") from None
+        raw = _read_settings(path)
     file_output: dict[str, Any] = raw["output"] if isinstance(raw.get("output"), dict) else {}
     named = overrides.get("output__site") or file_output.get("site") or ""
     named = named if isinstance(named, str) else ""  # a value of the wrong type is reported by the merge below

@@ -18,7 +18,7 @@ from .manifest import manifest_path
 from .model import OutputFile, PhotoResult, Plan
 from .plan import photo_result
 from .post import post_date, update_post
-from .run import Run, Target, prepare
+from .run import Run, Target, preflight, prepare
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,10 @@ class Forecast:
 
 
 def forecast(source: Path, config: Config, *, keep_deleted: bool = False) -> Forecast:
-    """What `process(source, config)` would do, from the run it would prepare."""
-    return view(prepare(source, config, Target.of(config), keep_deleted=keep_deleted))
+    """What `process(source, config)` would do, from the run it would prepare: the same checks first."""
+    target = Target.of(config)
+    mark = preflight(source, config, target)
+    return view(prepare(source, config, target, keep_deleted=keep_deleted, mark=mark))
 
 
 def view(run: Run) -> Forecast:

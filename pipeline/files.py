@@ -1,17 +1,26 @@
-"""The one way gallery writes a file: complete or not at all, never through a planted link.
+"""The one way gallery writes a file: complete or not at all, never through a link it did not make.
 
-Every file gallery writes (images, manifest, post, state record, captions.toml, preview page) goes
-through `write_atomically`: the bytes go to a hidden temp file beside the target, created
-exclusively, then renamed over the target. A reader or a crash never sees half a file; the dot
-prefix keeps an abandoned temp file out of static-site builds and out of photo discovery.
+Every file gallery writes (images, manifest, post, state record, captions.toml, preview page, the
+run's pid) goes through `write_atomically`: the bytes go to a hidden temp file beside the target,
+created exclusively, then renamed over the target. A reader or a crash never sees half a file; the
+dot prefix keeps an abandoned temp file out of static-site builds and out of photo discovery. The
+rename replaces whatever holds the target's name, a planted symbolic link included, and never
+writes through it. The journal, the one file appended to, is opened with O_NOFOLLOW (`append_line`),
+and the lock file is cleared of a planted link before the lock library opens it
+(`clear_planted_link`). The post alone may be written through a link, and only one that stays
+inside the site (post.py).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
+# Opening never follows a link in the last component, and never waits on a FIFO planted there.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def temp_path(path: Path) -> Path:
@@ -60,15 +69,60 @@ def write_text_if_changed(path: Path, text: str) -> bool:
     """Write UTF-8 text atomically unless the file already holds exactly it; return whether it was written.
 
     Leaving an unchanged file alone keeps its mtime, so a site builder watching it is not woken.
+    Only a regular file counts as holding the text: a link planted at `path` is always replaced,
+    even when what it points to holds the same bytes.
     """
     data = text.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
+    if read_regular_file(path) == data:
+        return False
     write_atomically(path, data)
     return True
+
+
+def read_regular_file(path: Path) -> bytes | None:
+    """The bytes of the regular file at `path`; None when there is none, or a link or a FIFO is there."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | _NO_FOLLOW)
+    except OSError:
+        return None
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        return handle.read()
+
+
+def append_line(path: Path, line: str, sync: bool = False) -> None:
+    """Append one line of UTF-8 text to a file, creating it; a link or other non-file planted at
+    `path` is removed first, never written through. With `sync`, the line is on disk on return."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NO_FOLLOW
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except OSError as error:
+        if error.errno not in (errno.ELOOP, errno.EMLINK, errno.ENXIO, errno.EISDIR):
+            raise
+        clear_planted_link(path)
+        descriptor = os.open(path, flags | os.O_EXCL, 0o644)
+    with open(descriptor, "ab") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        handle.write(line.encode("utf-8"))
+        if sync:
+            handle.flush()
+            os.fsync(descriptor)
+
+
+def clear_planted_link(path: Path) -> None:
+    """Remove a symbolic link, FIFO, socket or device at `path` before gallery opens it for writing.
+
+    A regular file is left alone (it may be another run's lock). A folder is left too: opening it
+    then fails with the system's reason.
+    """
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        path.unlink(missing_ok=True)
 
 
 def remove_stale_temp_files(folder: Path) -> None:

@@ -2,7 +2,9 @@
 
 The lock is filelock's: flock(2) where the platform has it (the kernel releases it when a process
 dies, so a lock left by a killed run is never stale), the platform's own elsewhere. The holder's
-process id sits in a file beside it, so a refused run can say who holds the folder.
+process id sits in a file beside it, so a refused run can say who holds the folder. Older filelock
+versions open the lock file with O_CREAT|O_TRUNC, following a link: a link planted at its name is
+removed before filelock opens it, and the holder's file is written like every other (files.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ with warnings.catch_warnings():  # without fcntl it says "only soft file lock is
     from filelock import FileLock, Timeout
 
 from .errors import LockedError
+from .files import clear_planted_link, read_regular_file, write_atomically
 
 LOCK_FILE = ".gallery.lock"
 HOLDER_FILE = ".gallery.pid"
@@ -30,6 +33,7 @@ def output_lock(out_dir: Path, wait: float = 0) -> Iterator[None]:
 
     A second run waits up to `wait` seconds for the first to finish, then refuses with LockedError.
     """
+    clear_planted_link(out_dir / LOCK_FILE)
     lock = FileLock(out_dir / LOCK_FILE, thread_local=False)
     try:
         lock.acquire(timeout=wait, poll_interval=POLL_SECONDS)
@@ -40,7 +44,7 @@ def output_lock(out_dir: Path, wait: float = 0) -> Iterator[None]:
             "or pass --wait SECONDS to queue behind it"
         ) from None
     try:
-        (out_dir / HOLDER_FILE).write_text(str(os.getpid()), encoding="ascii")
+        write_atomically(out_dir / HOLDER_FILE, str(os.getpid()).encode("ascii"))
         yield
     finally:
         with suppress(OSError):
@@ -49,7 +53,6 @@ def output_lock(out_dir: Path, wait: float = 0) -> Iterator[None]:
 
 
 def _holder(out_dir: Path) -> str:
-    try:
-        return (out_dir / HOLDER_FILE).read_text(encoding="ascii").strip() or "unknown"
-    except OSError:
-        return "unknown"
+    """The holder's pid as its file says, or "unknown": never another file's text through a link."""
+    text = (read_regular_file(out_dir / HOLDER_FILE) or b"").strip()
+    return text.decode("ascii") if text.isdigit() else "unknown"

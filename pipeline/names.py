@@ -25,10 +25,52 @@ def slugify(text: str) -> str:
 def display_name(path: Path) -> str:
     """A file or folder name as text for people and markup: valid UTF-8, NFC.
 
-    Linux names are bytes; one that is not UTF-8 (a camera card, an old archive) would otherwise
-    carry surrogate escapes that cannot be written to a UTF-8 manifest or page.
+    Linux names are bytes; bytes that are not UTF-8 (a camera card, an old archive) are written as
+    `\\xNN`, so the name stays valid UTF-8 in every manifest, page and TOML file and still tells
+    the file apart from its neighbours.
     """
-    return unicodedata.normalize("NFC", os.fsencode(path.name).decode("utf-8", "replace"))
+    return as_text(path.name)
+
+
+def display_path(path: Path) -> str:
+    """A whole path as text, by the rule of `display_name`: for JSON and messages that name a file."""
+    return as_text(str(path))
+
+
+def as_text(name: str) -> str:
+    """A name from the file system (surrogate escapes for undecodable bytes) as valid UTF-8 text, NFC."""
+    return unicodedata.normalize("NFC", utf8_text(name))
+
+
+def utf8_text(text: str) -> str:
+    """Text that can be written as UTF-8: undecodable bytes of a name (Python's surrogate escapes) as
+    `\\xNN`, everything else as it was."""
+    if not _SURROGATE.search(text):
+        return text
+    try:
+        data = os.fsencode(text)
+    except UnicodeEncodeError:  # a surrogate that no file system decoding made: keep its code point
+        data = text.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "backslashreplace")
+
+
+def one_line(text: str) -> str:
+    """Untrusted text made safe for one line of a terminal or a comment.
+
+    Control characters (line breaks, escape sequences, DEL, C1), line and paragraph separators,
+    bidirectional overrides and undecodable bytes are written as `\\xNN` or `\\uNNNN`, so a file
+    name or a camera's text cannot forge a line, recolour a terminal or reorder what it shows.
+    """
+    if not _NEEDS_ESCAPE.search(text):
+        return text
+    return "".join(_ESCAPES.get(ch, ch) for ch in utf8_text(text))
+
+
+_UNICODE_CONTROLS = ("\u2028", "\u2029", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A)))
+_ESCAPES = {chr(code): f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+_ESCAPES |= {ch: f"\\u{ord(ch):04x}" for ch in _UNICODE_CONTROLS}
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
+_NEEDS_ESCAPE = re.compile(f"[{re.escape(''.join(_ESCAPES))}\\ud800-\\udfff]")
 
 
 def default_title(folder_name: str) -> str:

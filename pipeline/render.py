@@ -13,19 +13,19 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageColor, ImageOps
 
-from . import curation, formats, jpeg_segments
+from . import curation, formats, jpeg_segments, watermark
 from .colour import apply_orientation, flatten, normalise_mode, to_output_colour
 from .config import Config
-from .errors import PhotoError
+from .errors import ConfigError, PhotoError
 from .exif_policy import published_exif
 from .files import write_atomically
 from .ingest import open_image
 from .metadata import read_metadata, swaps_axes
 from .model import Analysis, OutputFile, OutputSpec, Placeholder, SourcePhoto
 from .placeholder import make_placeholder
-from .watermark import make_mark, stamp
+from .watermark import Mark, stamp
 
 # A JPEG ready for the web is published as it is (metadata rewritten) unless re-encoding makes it
 # at most this fraction of its size: a smaller file bought with a generation of quality.
@@ -43,6 +43,21 @@ class RenderJob:
     specs: tuple[OutputSpec, ...]
     targets: dict[str, Path]  # key -> where to write that output; specs not listed are only resized through
     config: Config
+    mark: Mark | None  # the run's watermark, made once by `prepare`
+
+
+def prepare(config: Config) -> Mark | None:
+    """What a run checks and makes once, before anything is created or locked, where the check needs
+    Pillow (config.py does without it): the JPEG background colour, and the watermark every job
+    stamps. Raises ConfigError with one line for a person."""
+    try:
+        ImageColor.getrgb(config.metadata.background)
+    except ValueError:
+        raise ConfigError(
+            f'metadata.background must be a colour such as "#ffffff", "#fff", "rgb(255, 255, 255)" or '
+            f'"white", got {config.metadata.background!r}'
+        ) from None
+    return watermark.prepare(config)
 
 
 @dataclass(frozen=True)
@@ -106,7 +121,7 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
     if colour.warning:
         notes.append(colour.warning)
     current = apply_orientation(colour.image, metadata.orientation)
-    mark = make_mark(config.watermark)
+    mark = job.mark.image() if job.mark is not None else None
     written: list[OutputFile] = []
     try:
         for spec in specs:

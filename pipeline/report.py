@@ -3,6 +3,10 @@
 stdout carries only what a command produces (the block, a manifest, a page's path, JSON), so it can
 be redirected; everything said about the work goes to stderr, as much of it as the verbosity asks:
 `-q` errors only, default warnings and a summary, `-v` a line per photo too.
+
+Names and other untrusted text reach people in two forms only: lines on stderr pass through
+`names.one_line` (`stderr_line`), so a file name cannot forge a line or send escape sequences to a
+terminal; JSON passes through `names.utf8_text` (`json_text`), so it is always valid UTF-8.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from .config import Config
 from .dry_run import Forecast
 from .manifest import photo_entry
 from .model import PhotoResult, Problem, RunResult
-from .names import display_name
+from .names import display_name, one_line, utf8_text
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 
@@ -29,19 +33,39 @@ class Say:
     level: int = NORMAL
 
     def error(self, text: object) -> None:
-        print(f"error: {text}" if isinstance(text, Problem) else text, file=sys.stderr, flush=True)
+        stderr_line(f"error: {text}" if isinstance(text, Problem) else text)
 
     def warning(self, text: object, label: str = "warning") -> None:
         if self.level >= NORMAL:
-            print(f"{label}: {text}", file=sys.stderr, flush=True)
+            stderr_line(f"{label}: {text}")
 
     def info(self, text: str) -> None:
         if self.level >= NORMAL:
-            print(text, file=sys.stderr, flush=True)
+            stderr_line(text)
 
     def detail(self, text: str) -> None:
         if self.level >= VERBOSE:
-            print(text, file=sys.stderr, flush=True)
+            stderr_line(text)
+
+
+def stderr_line(text: object) -> None:
+    """One line on stderr: the one way a message reaches a person, with untrusted text made safe."""
+    print(one_line(str(text)), file=sys.stderr, flush=True)
+
+
+def json_text(document: Any) -> str:
+    """JSON for scripts, always valid UTF-8: every string (a path, a name, a message) through `utf8_text`."""
+    return json.dumps(_valid(document), indent=2, ensure_ascii=False) + "\n"
+
+
+def _valid(value: Any) -> Any:
+    if isinstance(value, str):
+        return utf8_text(value)
+    if isinstance(value, dict):
+        return {_valid(key): _valid(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_valid(item) for item in value]
+    return value
 
 
 def report_run(result: RunResult, say: Say, post: str = "") -> None:
@@ -81,7 +105,7 @@ def run_json(result: RunResult, config: Config) -> str:
         "seconds": round(result.seconds, 3),
         "markup": result.markup,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document)
 
 
 def _photo_json(photo: PhotoResult, config: Config) -> dict[str, Any]:
@@ -113,6 +137,7 @@ def forecast_text(forecast: Forecast, prune: bool) -> str:
     lines += [f"  warning: {problem}" for problem in plan.warnings]
     lines += [f"  cannot be read: {problem}" for problem in plan.failures]
     lines += [f"  alt text: {note}" for note in plan.captions.notes]
+    lines = [one_line(line) for line in lines]  # names: one line each, whatever they hold
     if forecast.unneeded:
         verb = "would be deleted (--prune)" if prune else "no longer needed, kept (--prune deletes them)"
         lines.append(f"{len(forecast.unneeded)} files {verb}: {', '.join(forecast.unneeded[:5])}")
@@ -155,17 +180,15 @@ def forecast_json(forecast: Forecast, prune: bool) -> str:
         "post": {"path": str(forecast.post), "change": forecast.post_change} if forecast.post else None,
         "markup": forecast.markup,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document)
 
 
 def facts_json(facts: list[Any]) -> str:
     """`inspect --json`: each file's facts, without the raw strings kept only for owner-name checks."""
-    return json.dumps(
-        [{k: v for k, v in asdict(f).items() if k != "text"} for f in facts], indent=2, ensure_ascii=False
-    )
+    return json_text([{k: v for k, v in asdict(f).items() if k != "text"} for f in facts])
 
 
 def audit_json(checked: list[tuple[Path, list[str]]]) -> str:
     files = [{"path": str(path), "leaks": leaks} for path, leaks in checked]
     leaking = sum(bool(leaks) for _, leaks in checked)
-    return json.dumps({"checked": len(files), "leaking": leaking, "files": files}, indent=2, ensure_ascii=False) + "\n"
+    return json_text({"checked": len(files), "leaking": leaking, "files": files})

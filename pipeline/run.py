@@ -38,9 +38,10 @@ from .manifest import build_manifest, manifest_path, write_manifest
 from .model import OutputFile, PhotoPlan, PhotoResult, Plan, Problem, RunResult
 from .names import slugify
 from .plan import make_plan, number_photos, photo_result
-from .post import write_post
+from .post import check_post_file, write_post
+from .watermark import Mark
 from .render import RenderJob, RenderResult
-from .texts import alt_problems
+from .texts import alt_problems, load_captions
 
 STDOUT = "-"  # output.manifest = "-": the caller prints the manifest instead of a file being written
 
@@ -73,7 +74,8 @@ def private_folder(config: Config) -> Path:
 @dataclass
 class Run:
     """A prepared run: the plan, the record of the target folder (`state`), the records of the
-    folders it may take outputs from (`others`), and where each photo's outputs stand."""
+    folders it may take outputs from (`others`), where each photo's outputs stand, and the run's
+    watermark."""
 
     source: Path
     config: Config
@@ -82,6 +84,7 @@ class Run:
     others: list[tuple[State, Path]]
     plan: Plan
     located: dict[str, Located]
+    mark: Mark | None = None
 
 
 def check_folders(source: Path, config: Config) -> None:
@@ -98,6 +101,18 @@ def check_folders(source: Path, config: Config) -> None:
         )
 
 
+def preflight(source: Path, config: Config, target: Target) -> Mark | None:
+    """Everything that can stop a run, checked before anything is created or locked: the folders,
+    what only Pillow can judge (the background colour, the watermark, made once here), a post
+    linked out of the site, and captions.toml. Returns the run's watermark."""
+    check_folders(source, config)
+    mark = render.prepare(config)
+    if target.publish and config.output.post_file:
+        check_post_file(Path(config.output.post_file))
+    load_captions(source)
+    return mark
+
+
 def prepare(
     source: Path,
     config: Config,
@@ -106,6 +121,7 @@ def prepare(
     exclude: Collection[str] = (),
     keep_deleted: bool = False,
     found: Found | None = None,
+    mark: Mark | None = None,
 ) -> Run:
     """Everything a run will do, decided from the folder, the records and captions.toml; nothing is
     written. Outputs another gallery folder holds are taken from there, unless `run.force`."""
@@ -121,7 +137,7 @@ def prepare(
     for photo in (*(p.photo for p in plan.photos), *plan.skipped):
         state.adopt(photo.content_hash, [other for other, _ in others])
     located = {p.photo.content_hash: state.locate(p, target.folder, others) for p in plan.photos}
-    return Run(source, config, target, state, others, plan, located)
+    return Run(source, config, target, state, others, plan, located, mark)
 
 
 @contextmanager
@@ -163,14 +179,14 @@ def process(
     started = time.perf_counter()
     config = (config or Config()).with_overrides(**overrides)
     source, target = Path(source), Target.of(config, publish)
-    check_folders(source, config)
+    mark = preflight(source, config, target)
     found = find_candidates(source, config, exclude)
     if not keep_deleted and not (found.candidates or found.failures or found.skipped):
         # Nothing to publish: no folder, lock or empty manifest is left behind for it.
         return RunResult((), (), (), 0, 0, time.perf_counter() - started, "", set_aside=found.set_aside)
     show = not config.run.quiet and (sys.stderr.isatty() if progress is None else progress)
     with holding(target, config):
-        run = prepare(source, config, target, exclude=exclude, keep_deleted=keep_deleted, found=found)
+        run = prepare(source, config, target, exclude=exclude, keep_deleted=keep_deleted, found=found, mark=mark)
         return execute(run, executor=executor, prune=prune, progress=show, started=started)
 
 
@@ -257,7 +273,7 @@ def _produce(
                 if p.current is not None
             }
             if where.needs_decode:
-                jobs.append(RenderJob(photo.photo, photo.specs, where.to_render, config))
+                jobs.append(RenderJob(photo.photo, photo.specs, where.to_render, config, run.mark))
         jobs.sort(key=lambda job: -job.photo.width * job.photo.height)  # largest first: no long tail
 
         def journal(result: RenderResult) -> None:

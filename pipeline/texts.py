@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .model import TEXT_FIELDS, Captions, PhotoResult, PhotoText, Problem
-from .names import display_name
+from .names import display_name, one_line
 
 CAPTIONS_FILE = "captions.toml"
 ORDER_KEY = "order"  # top level: file names published first, in this order
@@ -324,8 +324,12 @@ CAPTIONS_HEADER = """\
 
 
 def captions_entry(name: str, known: PhotoText, note: str, skip: bool = False) -> str:
-    """One `["file.jpg"]` table, pre-filled with what is known; `skip = true` when asked to leave it out."""
-    lines = [f"[{toml_string(name)}]  # {note}" if note else f"[{toml_string(name)}]"]
+    """One `["file.jpg"]` table, pre-filled with what is known; `skip = true` when asked to leave it out.
+
+    `name` is the photo's `display_name`. The note is a TOML comment, which ends at a line break: it is
+    written through `one_line`, so no file name in it can start a line of its own (a key, a table).
+    """
+    lines = [f"[{toml_string(name)}]  # {one_line(note)}" if note else f"[{toml_string(name)}]"]
     lines += [f"{field} = {toml_string(getattr(known, field))}" for field in FIELDS]
     lines += [f"{SKIP_KEY} = true"] if skip else []
     return "\n".join(lines) + "\n"

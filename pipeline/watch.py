@@ -30,7 +30,7 @@ from .cache import load_state
 from .config import Config
 from .errors import OutputError, PhotoError
 from .model import RunResult
-from .report import Say
+from .report import Say, stderr_line
 from .run import check_folders, process
 from .texts import CAPTIONS_FILE
 
@@ -51,7 +51,7 @@ Stat = tuple[int, int]  # size, mtime_ns
 
 
 def log_to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    stderr_line(line)  # file names in it cannot forge a line
 
 
 @dataclass

@@ -191,7 +191,8 @@ def check_one(path: Path, out_dir: Path) -> tuple[str, str]:
         except (PhotoError, OSError) as error:
             return "refused", f"ingest: {error}"
         specs = plan.output_specs(photo, "fuzz", config)
-        result = render.render(render.RenderJob(photo, specs, {s.key: out_dir / s.filename for s in specs}, config))
+        targets = {spec.key: out_dir / spec.filename for spec in specs}
+        result = render.render(render.RenderJob(photo, specs, targets, config, None))
     except Exception:
         return "escaped", traceback.format_exc(limit=-3)
     if result.error is not None and not (isinstance(result.error, str) and result.error):

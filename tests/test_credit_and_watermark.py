@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageOps, ImageStat
 
 import pipeline
 from pipeline.config import ConfigError, load_config
 
-from .conftest import fixture_folder, run_gallery
+from .conftest import fixture_folder, image_difference, run_gallery
 
 CREDIT = ("--config",)
 
@@ -109,6 +109,8 @@ def test_logo_watermark_and_its_file_in_the_cache_key(tmp_path: Path) -> None:
 
 
 def test_square_thumbnails_are_cut_from_the_centre(tmp_path: Path) -> None:
+    """Each thumbnail is the centre square of the upright source (Pillow cuts both to compare): far
+    closer to it than to the square at the left edge (top edge for portrait) would be."""
     source = fixture_folder(tmp_path, "kodak-dc240.jpg", "Landscape_6.jpg")
     result = pipeline.process(
         source, load_config(), output__dir=str(tmp_path / "out"), thumbnail__crop="1:1", run__quiet=True
@@ -116,8 +118,12 @@ def test_square_thumbnails_are_cut_from_the_centre(tmp_path: Path) -> None:
     for photo in result.photos:
         thumb = next(o for o in photo.outputs if o.role == "thumbnail")
         variants = [o for o in photo.outputs if o.role == "variant"]
-        with Image.open(thumb.path) as image:
+        with Image.open(photo.source) as original, Image.open(thumb.path) as image:
             assert image.size == (thumb.width, thumb.height) == (320, 320)
+            upright = ImageOps.exif_transpose(original)
+            centre, edge = (ImageOps.fit(upright, (320, 320), centering=at) for at in ((0.5, 0.5), (0, 0)))
+            to_centre, to_edge = image_difference(image, centre), image_difference(image, edge)
+            assert to_centre < 6 and to_centre * 3 < to_edge, (photo.source.name, to_centre, to_edge)
         for variant in variants:  # the other outputs keep the photo's shape
             assert abs(variant.width / variant.height - photo.width / photo.height) < 0.01
 

@@ -282,11 +282,14 @@ SEEDS.append(pillow_jpeg(progressive=True, restart_marker_blocks=4, comment=b"x"
 INTERESTING = [0x00, 0xFF, 0xD8, 0xD9, 0xDA, 0xE1, 0xE2, 0xEE, 0xFE, 0xD0, 0xC0, 0xC2, 0x01, 0x02]
 
 
-def check_contract(data: bytes, exif: bytes | None = None, icc: bytes | None = None) -> None:
-    """ValueError or a well-formed result: what the caller relies on."""
+def check_contract(data: bytes, exif: bytes | None = None, icc: bytes | None = None, must_accept: bool = False) -> None:
+    """ValueError or a well-formed result: what the caller relies on. With `must_accept` (the data's
+    marker structure is intact) only a well-formed result: refusing is not a way to pass."""
     try:
         out = rewrite(data, exif, icc)
-    except ValueError:
+    except ValueError as error:
+        if must_accept:
+            pytest.fail(f"refused a JPEG whose structure is intact: {error}")
         return
     assert out.startswith(b"\xff\xd8") and out.endswith(b"\xff\xd9")
     assert not [n for n in names(out) if is_metadata(n) and n not in ("APP1 Exif", "APP2 ICC_PROFILE")]
@@ -323,6 +326,39 @@ def test_fuzz_random_bytes(data: bytes, with_soi: bool) -> None:
 def test_fuzz_mutated_real_jpegs(seed: int, rng_seed: int, with_metadata: bool) -> None:
     data = mutate(SEEDS[seed], random.Random(rng_seed))
     check_contract(data, *((full_exif(Artist="x"), b"icc") if with_metadata else (None, None)))
+
+
+def first_scan(data: bytes) -> tuple[int, int]:
+    """Where the first scan's entropy-coded data lies, found by walking the segments from SOI (a
+    reader of its own: the module under test must not locate what it is tested on)."""
+    pos = 2
+    while data[pos + 1] != 0xDA:
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    start = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    end = start
+    while not (data[end] == 0xFF and data[end + 1] != 0x00 and not 0xD0 <= data[end + 1] <= 0xD7):
+        end += 1
+    return start, end
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(range(len(SEEDS))), st.lists(st.tuples(st.integers(0), st.integers(0, 0xFE)), max_size=8))
+def test_fuzz_scan_data_mutations_are_rewritten(seed: int, changes: list[tuple[int, int]]) -> None:
+    """Bytes changed inside the compressed data (never into or next to a 0xFF, which could make a
+    marker) leave the structure a rewrite reads intact: each such file must be rewritten."""
+    data = bytearray(SEEDS[seed])
+    start, end = first_scan(bytes(data))
+    for offset, value in changes:
+        at = start + offset % (end - start)
+        if data[at] != 0xFF and data[at - 1] != 0xFF:
+            data[at] = value
+    check_contract(bytes(data), must_accept=True)
+
+
+def test_fuzz_seeds_are_rewritten() -> None:
+    for seed in SEEDS:
+        check_contract(seed, must_accept=True)
+        check_contract(seed, full_exif(Artist="x"), b"icc", must_accept=True)
 
 
 def test_fuzz_many_mutations() -> None:

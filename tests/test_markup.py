@@ -133,7 +133,7 @@ def test_undecodable_file_name_in_alt_text(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "event/DSCN0010.jpg", os.fsdecode(bytes(source) + b"/caf\xe9 {{ x }}.jpg"))
     completed = run_gallery("process", source, "--out", tmp_path / "out", "--alt", "{filename}", "-q")
     assert completed.returncode == 0, completed.stderr
-    # The undecodable byte shows as U+FFFD, the replacement character, in the block and the manifest.
-    assert completed.stdout.startswith("![caf\ufffd &#123;&#123; x &#125;&#125;.jpg](")
+    # The undecodable byte shows as the text `\xe9` (names.display_name), in the block and the manifest.
+    assert completed.stdout.startswith("![caf&#92;xe9 &#123;&#123; x &#125;&#125;.jpg](")
     manifest = json.loads((tmp_path / "out/in.json").read_text(encoding="utf-8"))
-    assert manifest["photos"][0]["source"] == "caf\ufffd {{ x }}.jpg"
+    assert manifest["photos"][0]["source"] == "caf\\xe9 {{ x }}.jpg"

@@ -119,6 +119,29 @@ def test_every_image_decodes_in_chromium(sheet, tmp_path: Path) -> None:
         assert high - low > 100, "the screenshot shows something"
 
 
+def test_preview_shows_the_set_under_its_recorded_name_and_title(tmp_path: Path) -> None:
+    """A set published with --name and --title is previewed under them when neither is given again: a
+    photo added since is rendered under the recorded name, and the page shows the names and the title
+    as the test typed them, not after the folder."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy2(fixture_photo("kodak-dc240.jpg"), photos)  # taken in 1999
+    published = run_gallery("process", photos, "--out", "img", "--name", "Summer Trip", "--title", "Trip <2024>",
+                            "-q", cwd=tmp_path)  # fmt: skip
+    assert published.returncode == 0, published.stderr
+    shutil.copy2(fixture_photo("DSCN0010.jpg"), photos)  # taken in 2008: the set's second photo
+    completed = run_gallery("preview", photos, "--out", "img", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    html = (tmp_path / completed.stdout.strip()).read_text(encoding="utf-8")
+    assert "<title>Preview: Trip &lt;2024&gt;</title>" in html and "<h1>Trip &lt;2024&gt;</h1>" in html
+    assert "<code>summer-trip-01.jpeg</code>" in html and "<code>summer-trip-02.jpeg</code>" in html
+    assert "photos-0" not in html
+    renamed = run_gallery("preview", photos, "--out", "img", "--name", "autumn", "--title", "Later", cwd=tmp_path)
+    assert renamed.returncode == 0, renamed.stderr
+    html = (tmp_path / renamed.stdout.strip()).read_text(encoding="utf-8")
+    assert "<title>Preview: Later</title>" in html, "a name and title given again win over the recorded ones"
+
+
 def test_preview_leaves_the_post_alone(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -22,6 +22,7 @@ from pipeline.manifest import MANIFEST_VERSION
 from pipeline.post import POST_END, POST_START
 
 from .conftest import REPO, fixture_photo, require_tool, run_gallery
+from .support.sites import image_files
 
 SMALL_SET = ("kodak-dc240.jpg", "DSCN0010.jpg", "prairie_falcon.jpg")
 NAME = "2024-06-23-trade-mission-japan"
@@ -116,7 +117,9 @@ def test_jekyll_loops_over_the_manifest(manifest_run) -> None:
         main = next(o for o in photo["outputs"] if o["role"] == "main")
         assert f'<img src="{main["file"]}" alt="{photo["alt"]}" width="{main["width"]}" ' in page
         assert f'style="background: {photo["color"]}"' in page
-    assert not (work / "_site/assets/img/.gallery-state.json").exists()
+    # Of gallery's output folder, Jekyll publishes the images and nothing else (no record, under any name).
+    published = {path.name for path in (work / "_site/assets/img").iterdir()}
+    assert published == image_files(site / "assets/img")
 
 
 def test_dominant_colour_of_a_known_image(tmp_path: Path) -> None:
@@ -256,6 +259,7 @@ def test_post_file_symlink_and_permissions_kept(tmp_path: Path) -> None:
     real.parent.mkdir()
     real.write_text("Hello\n", encoding="utf-8")
     os.chmod(real, 0o640)
+    (tmp_path / "_config.yml").write_text("title: Site\n", encoding="utf-8")  # the link stays inside this site
     link = tmp_path / "post.md"
     link.symlink_to(real)
     assert _process_into_post(folder, link, tmp_path).returncode == 0

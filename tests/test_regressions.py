@@ -176,28 +176,64 @@ def test_watch_survives_output_folder_breaking_and_recovers(tmp_path: Path) -> N
 # 4. the text writer follows a planted link -------------------------------------------------
 
 
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+_opened: list[tuple[str, int]] | None = None  # (path, flags) of each open for writing while recording
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if event == "open" and _opened is not None and isinstance(args[0], (str, bytes, os.PathLike)):
+        flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+        if flags & _WRITE_FLAGS:
+            _opened.append((os.fsdecode(args[0]), flags))
+
+
+sys.addaudithook(_record_open)  # audit hooks cannot be removed: this one records only inside `_writes`
+
+
+def _writes(folder: Path, run) -> set[tuple[str, int]]:
+    """The names in FOLDER that `run()` opens for writing, with the flags of each open."""
+    global _opened
+    _opened = []
+    try:
+        run()
+        return {(Path(path).name, flags) for path, flags in _opened if Path(path).parent == folder}
+    finally:
+        _opened = None
+
+
 def test_captions_temp_file_is_created_exclusively_not_through_a_planted_link(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Whatever names the captions writer opens (found by watching its opens, not assumed), it opens
+    each exclusively or without following a link; and links planted at all of them before a second
+    run, in this process (the same pid, so the same temp names), are never written through."""
     from typer.testing import CliRunner
 
     from pipeline.cli import app
 
+    monkeypatch.chdir(tmp_path)
+
+    def captions(source: Path) -> None:
+        result = CliRunner().invoke(app, ["captions", str(source)])
+        assert result.exit_code == 0, (result.output, result.exception)
+
+    first = fixture_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg", folder="first")
+    opened = _writes(first, lambda: captions(first))
+    assert opened, "the recording saw no file opened for writing"
+    unguarded = [name for name, flags in opened if not flags & (os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))]
+    assert not unguarded, f"opened for writing, following any link planted there: {unguarded}"
+
     source = fixture_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg")
     victim = tmp_path / "victim.txt"
     victim.write_text("someone else's file\n")
-    planted = source / f".captions.toml.{os.getpid()}.tmp"
-    planted.symlink_to(victim)
-    monkeypatch.chdir(tmp_path)
-
-    result = CliRunner().invoke(app, ["captions", str(source)])
-
-    assert result.exit_code == 0, (result.output, result.exception)
-    assert victim.read_text() == "someone else's file\n", "captions wrote through the planted link"
-    captions = source / "captions.toml"
-    assert not captions.is_symlink(), "captions.toml was replaced by the planted link"
-    assert captions.is_file()
-    entries = tomllib.loads(captions.read_text(encoding="utf-8"))
+    for name in {name for name, _ in opened} - {"captions.toml"}:
+        (source / name).symlink_to(victim)
+    captions(source)
+    assert victim.read_text() == "someone else's file\n", "captions wrote through a planted link"
+    captions_file = source / "captions.toml"
+    assert not captions_file.is_symlink(), "captions.toml was replaced by a planted link"
+    assert captions_file.is_file()
+    entries = tomllib.loads(captions_file.read_text(encoding="utf-8"))
     assert set(entries) == {"DSCN0010.jpg", "kodak-dc240.jpg"}
 
 

@@ -124,6 +124,22 @@ def _image_facts(file: Path) -> tuple[int, int, str]:
         return image.width, image.height, f"image/{(image.format or '?').lower()}"
 
 
+def image_files(folder: Path) -> set[str]:
+    """Names of the files in FOLDER that Pillow opens as images: what of gallery's output folder a
+    builder may publish. Anything else there (a record, a lock, under any name) must not be."""
+    names = set()
+    for path in folder.iterdir():
+        if path.is_file():
+            with contextlib.suppress(OSError), Image.open(path):
+                names.add(path.name)
+    return names
+
+
+def built_files(public: Path) -> set[str]:
+    """Every file of a built site, as paths relative to its public folder."""
+    return {path.relative_to(public).as_posix() for path in public.rglob("*") if path.is_file()}
+
+
 def check_built_page(html: str, public_dir: Path, page_url_path: str, *, base_path: str = "/") -> CheckedPage:
     """Follow every image URL of a built page to its file and check the sizes the markup claims.
 
