@@ -39,9 +39,9 @@ from .model import OutputFile, PhotoPlan, PhotoResult, Plan, Problem, RunResult
 from .names import slugify
 from .plan import make_plan, number_photos, photo_result
 from .post import check_post_file, write_post
-from .watermark import Mark
 from .render import RenderJob, RenderResult
 from .texts import alt_problems, load_captions
+from .watermark import Mark
 
 STDOUT = "-"  # output.manifest = "-": the caller prints the manifest instead of a file being written
 
