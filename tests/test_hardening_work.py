@@ -30,7 +30,7 @@ WIDEST = 2048  # the default image.max_edge: the widest output, so the widest ma
 def job_bytes(config: Config) -> int:
     """What one render job pickles to: the mark rides in it to every worker."""
     photo = SourcePhoto(Path("p.jpg"), "JPEG", 1, 1, "hash", 4000, 3000, None)
-    job = render.RenderJob(photo, (), frozenset(), Path("out"), config, render.prepare(config))
+    job = render.RenderJob(photo, (), {}, config, render.prepare(config))
     return len(pickle.dumps(job))
 
 
