@@ -388,11 +388,13 @@ class EleventyStarter:
         self.command = node_package("@11ty/eleventy") / "cmd.cjs"
         node_package("@11ty/eleventy-img")
         self.root = root
+        (root / "node_modules").symlink_to(NODE_MODULES)  # the config imports Eleventy and eleventy-img
         self.config = self.add("eleventy.config.js", STARTER_CONFIG)
         self.add("package.json", '{"private": true, "type": "module"}\n')
         self.add("_includes/layouts/base.njk", _STARTER_BASE)
         self.add("_includes/layouts/post.njk", _STARTER_POST)
-        self.add("_data/metadata.json", json.dumps({"title": title}))
+        self.add("_data/metadata.json", json.dumps({"title": "Blog"}))
+        self.add("_data/site.json", json.dumps({"title": title}))  # shows up only if text ran as a template
         self.add(
             "content/blog/blog.11tydata.js", 'export default {\n  tags: ["posts"],\n  layout: "layouts/post.njk",\n};\n'
         )
