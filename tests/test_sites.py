@@ -315,7 +315,7 @@ def test_hugo_config_toml_is_not_gallerys(top_level: bool, one_photo: Path, tmp_
     """An older site's config.toml (beside content/) marks a Hugo site and is never read as gallery's
     settings: Hugo's [markup] has the name of gallery's section, and a file of tables only once
     passed for gallery's own."""
-    extra = MARKUP_TABLES + OTHER_TABLES
+    extra = MARKUP_TABLES + (OTHER_TABLES if top_level else "")  # tables-only: every table named as gallery's
     site = HugoSite(tmp_path, title=SITE_TITLE, config="config.toml", extra=extra, top_level=top_level)
     assert not (site.root / "hugo.toml").exists()
     run = gallery(one_photo, "--post-file", _post("one"), *QUICK, cwd=site.root)
