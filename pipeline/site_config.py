@@ -149,7 +149,7 @@ def eleventy_post_layout(layouts: Path) -> str:
 
 HUGO_FORMATS = ("toml", "yaml", "yml", "json")
 # A theme named in the config (`theme = "x"`, `theme: [x]`, `"theme": "x"`), or Hugo modules imported.
-_HUGO_THEME = re.compile(r"""(?m)^\s*["']?theme["']?\s*[=:]|\bimports\b""")
+_HUGO_THEME = re.compile(r"""(?m)(?:^|[{,])\s*["']?theme["']?\s*[=:]|\bimports\b""")
 # Templates a regular page is rendered with: single.html (every version), page.html and all.html
 # (the template system of Hugo 0.146 and later), in layouts/ or a section's folder in it.
 _PAGE_TEMPLATES = ("single", "page", "all")

