@@ -269,7 +269,8 @@ def process_options(
     if as_json and config.output.manifest == STDOUT:
         usage_error("--json and --manifest - both print on stdout: choose one")
     say = Say(level)
-    for advice in sites.advice(sites.choose(config.output.site, Path.cwd()), config):
+    site = sites.choose(config.output.site, Path.cwd())
+    for advice in sites.advice(site, config.output.dir, config.output.post_file):
         say.warning(advice)
     return Invocation(source, config, prune, dry_run, as_json, say, settings)
 

@@ -17,13 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import formats, site_config
 from .files import write_atomically
-
-if TYPE_CHECKING:
-    from .config import Config
 
 SETTINGS_FILE = "gallery.toml"
 SITES = ("jekyll", "hugo", "eleventy")
@@ -165,18 +162,19 @@ def _eleventy_config(site: Site) -> site_config.EleventyConfig:
     return site_config.EleventyConfig()
 
 
-def advice(site: Site | None, config: Config) -> list[str]:
-    """What the site still lacks for the images and the post to appear in its built pages: one line
-    each, naming the site's file, to say before the run (gallery changes no site configuration)."""
+def advice(site: Site | None, out_dir: str, post_file: str) -> list[str]:
+    """What the site still lacks for the images (written to OUT_DIR) and the post to appear in its
+    built pages: one line each, naming the site's file, to say before the run (gallery changes no
+    site configuration)."""
     if site is None or site.root is None:
         return []
-    if site.name == "hugo" and config.output.post_file and not _hugo_can_build_pages(site.root):
+    if site.name == "hugo" and post_file and not _hugo_can_build_pages(site.root):
         return [
             f"the Hugo site {site.root} has no theme and no layout for single pages "
             "(layouts/_default/single.html): Hugo builds no page for the post; add a theme (docs/sites.md)"
         ]
     if site.name == "eleventy":
-        return _eleventy_advice(site.root, _eleventy_config(site), Path(config.output.dir))
+        return _eleventy_advice(site.root, _eleventy_config(site), Path(out_dir))
     return []
 
 

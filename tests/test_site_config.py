@@ -87,7 +87,7 @@ def test_eleventy_advice_names_the_file_and_the_line(tmp_path: Path, config: str
     site = sites.choose("", tmp_path)
     assert site == sites.Site("eleventy", tmp_path.resolve())
     settings = pipeline.Config().with_overrides(**sites.preset(site, ""))
-    said = sites.advice(site, settings)
+    said = sites.advice(site, settings.output.dir, settings.output.post_file)
     if advice is None:
         assert said == []
     else:
