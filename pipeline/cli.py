@@ -8,6 +8,7 @@ one line printed says what to report), 130 interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -26,9 +27,9 @@ from .cli_options import (
     ConfigOption,
     Invocation,
     JsonOption,
-    build_config,
     fail,
     process_options,
+    read_settings,
     usage_error,
     with_options,
 )
@@ -136,7 +137,7 @@ def process_command(invocation: Invocation) -> None:
         raise typer.Exit(1)
     report_run(result, say, config.output.post_file)
     if invocation.as_json:
-        typer.echo(run_json(result, config), nl=False)
+        typer.echo(run_json(result, config, invocation.settings.json), nl=False)
     elif config.output.manifest == STDOUT:
         typer.echo(build_manifest(result.photos, config, result.title, result.name), nl=False)
     else:
@@ -150,7 +151,7 @@ def _print_forecast(invocation: Invocation) -> None:
     except GalleryError as error:
         fail(error)
     if invocation.as_json:
-        typer.echo(forecast_json(planned, invocation.prune), nl=False)
+        typer.echo(forecast_json(planned, invocation.prune, invocation.settings.json), nl=False)
     else:
         typer.echo(forecast_text(planned, invocation.prune), nl=False)
 
@@ -186,7 +187,7 @@ def captions_command(
     Fill in `alt` (what the photo shows), then run `gallery process` again: only the Markdown and
     the manifest change, no image is rendered again.
     """
-    config = build_config(config_file, output__dir=out)
+    config = read_settings(config_file, output__dir=out).config
     try:
         update = update_captions(source, config, write=not dry_run, skip_suggested=skip_suggested)
     except GalleryError as error:
@@ -229,7 +230,8 @@ def review_command(
 
     Example: gallery review ./photos --out site/assets/img
     """
-    config = build_config(config_file, output__dir=out, output__name=name)
+    settings = read_settings(config_file, output__dir=out, output__name=name)
+    config = settings.config
     try:
         reviewed = review(source, config)
     except GalleryError as error:
@@ -239,7 +241,7 @@ def review_command(
     for note in reviewed.plan.captions.notes:
         stderr_line(f"warning: {note}")
     if as_json:
-        typer.echo(json.dumps(review_json(reviewed), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(review_json(reviewed) | {"settings": settings.json}, indent=2, ensure_ascii=False))
     else:
         typer.echo(review_table(reviewed), nl=False)
     raise typer.Exit(1 if reviewed.failures else 0)
@@ -281,7 +283,7 @@ def preview_command(
 
         xdg-open "$(gallery preview ./photos --out site/assets/img)"
     """
-    config = build_config(config_file, output__name=name, text__title=title)
+    config = read_settings(config_file, output__name=name, text__title=title).config
     try:
         page = preview(target, config, out_dir=out, output=output)
     except GalleryError as error:
@@ -301,7 +303,7 @@ def inspect_command(
 
     Example: gallery inspect photos/IMG_2682.heic site/assets/img/trip-01.jpeg
     """
-    config = build_config(config_file)
+    config = read_settings(config_file).config
     facts = [audit.read_facts(path, config) for path in paths]
     if as_json:
         typer.echo(facts_json(facts), nl=False)
@@ -332,7 +334,7 @@ def audit_command(
     configured owner names. Prints one line per leaking file on stdout; exits 1 when anything leaks,
     so a site's CI can run `gallery audit _site`.
     """
-    config = build_config(config_file)
+    config = read_settings(config_file).config
     if not site_dir.is_dir():
         stderr_line(f"gallery: {site_dir} is not a folder")
         raise typer.Exit(2)
@@ -399,7 +401,7 @@ def watch_command(
     if invocation.dry_run:
         if not once:
             usage_error("--dry-run needs --once: a dry run shows what one pass over the folder would do")
-        _print_forecast(Invocation(invocation.source, config, True, True, invocation.as_json, invocation.say))
+        _print_forecast(dataclasses.replace(invocation, config=config, prune=True, dry_run=True))
         raise typer.Exit(0)
     try:
         with stop_on_signals(stop):
@@ -410,7 +412,7 @@ def watch_command(
         raise typer.Exit(130) from None
     if watcher.result is not None:
         if invocation.as_json:
-            typer.echo(run_json(watcher.result, config), nl=False)
+            typer.echo(run_json(watcher.result, config, invocation.settings.json), nl=False)
         else:
             typer.echo(watcher.result.markup, nl=False)
     raise typer.Exit(1 if once and watcher.failures else 0)

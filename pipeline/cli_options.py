@@ -1,16 +1,14 @@
 """The command line's shared parts: the options `process` and `watch` take, defined once, and how
 arguments are shown in help.
 
-A flag added to `process_options` reaches every command built with `with_options`; `build_config`
-turns the flags into the run's one settings object.
+A flag added to `process_options` reaches every command built with `with_options`; `read_settings`
+turns the settings file and the flags into the run's one settings object.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +22,6 @@ from .config import Config, load_config
 from .errors import ConfigError, GalleryError
 from .report import NORMAL, QUIET, VERBOSE, Say, stderr_line
 from .run import STDOUT
-
-LEGACY_FILE = Path("config.toml")
 
 
 class Argument(TyperArgument):
@@ -57,37 +53,45 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         metavar="FILE",
-        help="Settings file. Default: gallery.toml here or in a folder above (up to the site's root), "
-        "else built-in defaults (the values the repository's config.toml documents).",
+        help="Settings file, always read. Default: gallery.toml here or in a folder above, up to the site's or "
+        "repository's root or the home folder, else built-in defaults (the values the repository's "
+        "config.toml documents).",
         dir_okay=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout, for scripts.")]
 
 
-def build_config(config_file: Path | None, **overrides: Any) -> Config:
-    """Defaults, the site's preset, the settings file, then flags: the one config object of the run."""
+@dataclass(frozen=True)
+class Settings:
+    """The run's one config, and the settings file it was read from (None: the built-in defaults)."""
+
+    config: Config
+    file: Path | None
+
+    @property
+    def json(self) -> str | None:
+        """The settings file as `--json` output names it."""
+        return str(self.file) if self.file else None
+
+
+def read_settings(config_file: Path | None, **overrides: Any) -> Settings:
+    """Defaults, the site's preset, the settings file, then flags: the one config of the run.
+
+    The settings file is `--config FILE` (always read: it was named), else the `gallery.toml` that
+    `sites.find_settings` finds; which one it is, is said first on stderr, unless quiet.
+    """
+    search = sites.SettingsSearch(config_file) if config_file else sites.find_settings(Path.cwd())
     try:
-        return load_config(config_file or settings_file(), **overrides)
+        config = load_config(search.file, **overrides)
     except ConfigError as error:
         stderr_line(f"gallery: {error}")
         raise typer.Exit(2) from None
-
-
-def settings_file() -> Path | None:
-    """gallery.toml here or in a folder above, up to the site's or repository's root; else a
-    ./config.toml that is recognisably gallery's (every table one of gallery's sections, as older
-    versions read it). A site's own config.toml, such as Hugo's, is never read."""
-    found = sites.settings_file(Path.cwd())
-    if found is not None or not LEGACY_FILE.is_file():
-        return found
-    try:
-        raw = tomllib.loads(LEGACY_FILE.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    sections = {f.name for f in dataclasses.fields(Config)}
-    ours = bool(raw) and all(isinstance(value, dict) and key in sections for key, value in raw.items())
-    return LEGACY_FILE if ours else None
+    if not config.run.quiet:
+        if search.refused:
+            typer.echo(f"warning: {search.refused}", err=True)
+        typer.echo(f"settings: {search.file or 'built-in defaults'}", err=True)
+    return Settings(config, search.file)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ class Invocation:
     dry_run: bool
     as_json: bool
     say: Say
+    settings: Settings
 
 
 def process_options(
@@ -237,7 +242,7 @@ def process_options(
     config_file: ConfigOption = None,
 ) -> Invocation:
     """The options of `process`, defined once: `watch` takes them too (see `with_options`)."""
-    config = build_config(
+    settings = read_settings(
         config_file,
         output__dir=out,
         output__name=name,
@@ -260,12 +265,17 @@ def process_options(
         run__quiet=quiet or None,
         run__wait=wait,
     )
+    config = settings.config
     if quiet and verbose:
         usage_error("--quiet and --verbose contradict each other: choose one")
     level = QUIET if config.run.quiet else VERBOSE if verbose else NORMAL
     if as_json and config.output.manifest == STDOUT:
         usage_error("--json and --manifest - both print on stdout: choose one")
-    return Invocation(source, config, prune, dry_run, as_json, Say(level))
+    say = Say(level)
+    builder = sites.choose(config.output.site, Path.cwd())
+    for advice in sites.advice(builder, config.output.dir, config.output.post_file):
+        say.warning(advice)
+    return Invocation(source, config, prune, dry_run, as_json, say, settings)
 
 
 def usage_error(message: str) -> None:

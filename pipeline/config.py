@@ -57,6 +57,9 @@ class MarkupSettings:
     figure: bool = True
     grid_class: str = "gallery"
     background: Literal["", "color", "placeholder"] = ""
+    # Extra attributes of every <img> (html and grid styles), name -> value ("" = no value); in TOML,
+    # a table: `img_attributes = { "eleventy:ignore" = "" }`.
+    img_attributes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -378,16 +381,34 @@ MAX_CREDIT_BYTES = 2000
 # The mark is one line shown at a fifth of an image's width by default: beyond this it is unreadable,
 # and drawing it costs time and memory in proportion to its length.
 MAX_WATERMARK_TEXT = 200
+IMG_ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
+# What gallery writes on an <img> itself: markup.img_attributes cannot replace or repeat them.
+GALLERYS_IMG_ATTRIBUTES = frozenset(
+    ("src", "srcset", "sizes", "alt", "title", "width", "height", "loading", "fetchpriority", "decoding", "style")
+)
 
 
 def _validate_looks(config: Config) -> None:
-    """Thumbnail crop, markup background, credit and watermark."""
+    """Thumbnail crop, markup background and attributes, credit and watermark."""
     if config.thumbnail.crop and not re.fullmatch(r"[1-9]\d{0,3}:[1-9]\d{0,3}", config.thumbnail.crop):
         raise ConfigError(
             f'thumbnail.crop must be "" or an aspect such as "1:1" or "4:3", got {config.thumbnail.crop!r}'
         )
     if config.markup.background not in BACKGROUNDS:
         raise ConfigError(f'markup.background must be "", "color" or "placeholder", got {config.markup.background!r}')
+    for pair in config.markup.img_attributes:
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise ConfigError(
+                'markup.img_attributes must be a table of attribute names and values, e.g. { "eleventy:ignore" = "" }'
+            )
+        name, value = pair
+        if not (isinstance(name, str) and IMG_ATTRIBUTE.fullmatch(name)) or name.lower() in GALLERYS_IMG_ATTRIBUTES:
+            raise ConfigError(
+                f"markup.img_attributes: {name!r} is not an attribute name gallery leaves to the settings "
+                f"(letters, digits, - _ : .; not one of {', '.join(sorted(GALLERYS_IMG_ATTRIBUTES))})"
+            )
+        if not isinstance(value, str) or not value.isprintable():
+            raise ConfigError(f"markup.img_attributes: the value of {name} must be one line of text, got {value!r}")
     owners = [o.casefold() for o in config.metadata.owners if o.strip()]
     for key in ("artist", "copyright"):
         value = getattr(config.credit, key)

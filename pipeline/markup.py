@@ -129,7 +129,7 @@ def picture_block(photo: PhotoResult, config: Config, first: bool) -> str:
     responsive = {"srcset": html_url(srcset(fallback, prefix)), "sizes": sizes} if fallback else {}
     src = html_url(output_url(prefix, photo.main.path.name))
     attributes = responsive | _size_and_loading(photo.main, first) | _background(photo, config)
-    lines += [_img_tag(photo, src, attributes), "</picture>"]
+    lines += [_img_tag(photo, src, attributes, config), "</picture>"]
     if config.markup.figure:
         lines = ["<figure>", *lines, *_figcaption(photo), "</figure>"]
     return "".join(f"{line}\n" for line in lines)
@@ -143,7 +143,8 @@ def grid_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
     for index, photo in enumerate(photos):
         thumbnail = next((o for o in photo.outputs if o.role == "thumbnail"), min(photo.outputs, key=lambda o: o.width))
         src = html_url(output_url(prefix, thumbnail.path.name))
-        image = _img_tag(photo, src, _size_and_loading(thumbnail, index == 0) | _background(photo, config))
+        looks = _size_and_loading(thumbnail, index == 0) | _background(photo, config)
+        image = _img_tag(photo, src, looks, config)
         link = f"<a{_attributes(_lightbox(photo, prefix))}>{image}</a>"
         lines.append(f"<figure>{link}{''.join(_figcaption(photo))}</figure>" if config.markup.figure else link)
     lines.append("</div>")
@@ -199,11 +200,13 @@ def _attributes(attributes: dict[str, str]) -> str:
     return "".join(f' {key}="{value}"' for key, value in attributes.items())
 
 
-def _img_tag(photo: PhotoResult, src: str, attributes: dict[str, str]) -> str:
-    """`<img>` with the photo's alt (always present, even empty) and title (when there is one)."""
+def _img_tag(photo: PhotoResult, src: str, attributes: dict[str, str], config: Config) -> str:
+    """`<img>` with the photo's alt (always present, even empty) and title (when there is one), then
+    `markup.img_attributes` (such as `eleventy:ignore`, which keeps eleventy-img's transform off it)."""
     title = html_text(photo.title)
     texts = {"alt": html_text(photo.alt)} | ({"title": title} if title else {})
-    return f"<img{_attributes({'src': src} | texts | attributes)}>"
+    extra = {name: html_text(value) for name, value in config.markup.img_attributes}
+    return f"<img{_attributes({'src': src} | texts | attributes | extra)}>"
 
 
 def _figcaption(photo: PhotoResult) -> list[str]:

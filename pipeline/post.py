@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -16,13 +17,17 @@ from .names import display_path
 
 POST_START = "<!-- gallery:start -->"
 POST_END = "<!-- gallery:end -->"
+_PLAIN = re.compile(r"[\w][\w./-]*")  # a layout name that YAML reads as itself without quotes
 
 
-def update_post(existing: str | None, block: str, title: str, date: str, site: str = "") -> str:
+def update_post(
+    existing: str | None, block: str, title: str, date: str, site: str = "", layout: str | None = None
+) -> str:
     """Put the block between the gallery markers of a post, leaving every other byte as it was.
 
     Markers are appended when the post has none; a missing post is created with front matter in
-    the form its site builder reads (Jekyll's `layout: post`; Hugo and Eleventy take none).
+    the form its site builder reads: title, date (never a draft), and LAYOUT, which None leaves to
+    the builder's usual (Jekyll's `layout: post`; Hugo and Eleventy none) and "" turns off.
     The block takes the post's line ends (CRLF or LF). A marker counts only as a whole line (spaces
     around it allowed), so a title, alt text or caption that merely mentions one is text, never a
     marker; the block itself never holds a marker line (markup escapes `<`). Unpaired or repeated
@@ -31,8 +36,9 @@ def update_post(existing: str | None, block: str, title: str, date: str, site: s
     if marker_lines(block.split("\n"), POST_START) or marker_lines(block.split("\n"), POST_END):
         raise PostError("the block holds a line that reads as a gallery marker")
     if existing is None:
-        layout = "layout: post\n" if site in ("", "jekyll") else ""
-        front = f"---\n{layout}title: {json.dumps(title, ensure_ascii=False)}\ndate: {date}\n---\n\n"
+        layout = ("post" if site in ("", "jekyll") else "") if layout is None else layout
+        named = f"layout: {layout if _PLAIN.fullmatch(layout) else json.dumps(layout)}\n" if layout else ""
+        front = f"---\n{named}title: {json.dumps(title, ensure_ascii=False)}\ndate: {date}\n---\n\n"
         return f"{front}{POST_START}\n{block}{POST_END}\n"
     newline = "\r\n" if "\r\n" in existing.split("\n", 1)[0] + "\n" else "\n"
     block = block.replace("\n", newline)
@@ -78,7 +84,8 @@ def write_post(
     except OSError as error:
         return "", [Problem(post, f"cannot be read: {error.strerror or error}")]
     try:
-        text = update_post(existing, block, title, post_date(post, name, photos), site)
+        layout = sites.new_post_layout(site, post) if existing is None else None
+        text = update_post(existing, block, title, post_date(post, name, photos), site, layout)
     except PostError as error:
         return "", [Problem(post, f"{error}; the post was left unchanged")]
     try:

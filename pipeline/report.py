@@ -89,9 +89,11 @@ def _photo_line(photo: PhotoResult) -> str:
     return f"{photo.number:>3}  {display_name(photo.source)} -> {photo.main.path.name} ({files})"
 
 
-def run_json(result: RunResult, config: Config) -> str:
-    """The run result for scripts: photos, outputs, texts, failures and warnings."""
+def run_json(result: RunResult, config: Config, settings: str | None) -> str:
+    """The run result for scripts: photos, outputs, texts, failures and warnings, and the settings
+    file read (None: the built-in defaults)."""
     document = {
+        "settings": settings,
         "ok": result.ok,
         "name": result.name,
         "title": result.title,
@@ -152,10 +154,11 @@ def _post_verb(change: str) -> str:
     return {"create": "would be created", "update": "would be updated", "unchanged": "unchanged"}.get(change, change)
 
 
-def forecast_json(forecast: Forecast, prune: bool) -> str:
+def forecast_json(forecast: Forecast, prune: bool, settings: str | None) -> str:
     plan = forecast.plan
     document = {
         "dry_run": True,
+        "settings": settings,
         "source": str(plan.source),
         "name": plan.name,
         "title": plan.title,

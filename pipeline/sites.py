@@ -3,27 +3,40 @@
 A preset sits between the built-in defaults and the settings file: it moves the image set, the URLs,
 the manifest and the markup to where Jekyll, Hugo or Eleventy look for them, and the settings file
 and flags still override any of it. Only `gallery.toml` is gallery's own settings file: a site's
-`config.toml` (Hugo's) is never read as gallery's.
+configuration (Hugo's `config.toml`, Jekyll's `_config.yml`) is never read as gallery's.
+
+Site roots and settings are found by one walk up the folders (`upward`), which ends at the nearest
+site root, repository root or home folder: nothing above a project decides how it is built.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import formats, site_config
 from .files import write_atomically
 
 SETTINGS_FILE = "gallery.toml"
 SITES = ("jekyll", "hugo", "eleventy")
-# Files that mark a site's root folder, per builder (the first match wins, in this order).
-MARKERS = {
-    "hugo": ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json"),
-    "eleventy": ("eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.js"),
-    "jekyll": ("_config.yml", "_config.yaml", "_config.toml"),
-}
+# The files that make a folder a site's root, per builder, in the order the builder looks for them.
+HUGO_CONFIGS = tuple(f"hugo.{ext}" for ext in site_config.HUGO_FORMATS)
+ELEVENTY_CONFIGS = (".eleventy.js", "eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs",
+                    "eleventy.config.ts")  # fmt: skip
+JEKYLL_CONFIGS = ("_config.yml", "_config.yaml", "_config.toml")
+# Hugo before 0.110 named its file config.*, a name many other projects use (gallery's own repository
+# has a config.toml): it marks a Hugo site only beside a folder that Hugo sites have and others rarely do.
+HUGO_OLD_CONFIGS = tuple(f"config.{ext}" for ext in site_config.HUGO_FORMATS)
+HUGO_FOLDERS = ("content", "archetypes", "themes")
 HUGO_SHORTCODE = Path("layouts") / "shortcodes" / "gallery.html"
+# What the Eleventy preset publishes, and the one line that copies it into the built site.
+ELEVENTY_IMAGES = "assets/img"
+ELEVENTY_EXTENSIONS = ",".join(fmt.extension.lstrip(".") for fmt in formats.FORMATS.values())
 
 
 @dataclass(frozen=True)
@@ -34,30 +47,74 @@ class Site:
     root: Path | None
 
 
+def builder_at(folder: Path) -> str | None:
+    """The builder whose site has its root in FOLDER, from the configuration files there."""
+
+    def has(*names: str) -> bool:
+        return any((folder / name).is_file() for name in names)
+
+    if has(*HUGO_CONFIGS) or site_config.hugo_config_folder(folder):
+        return "hugo"
+    if has(*ELEVENTY_CONFIGS):
+        return "eleventy"
+    if has(*JEKYLL_CONFIGS):
+        return "jekyll"
+    if has(*HUGO_OLD_CONFIGS) and any((folder / name).is_dir() for name in HUGO_FOLDERS):
+        return "hugo"
+    return None
+
+
+def upward(start: Path) -> Iterator[tuple[Path, str | None]]:
+    """The folders from START up to the nearest site root, repository root (`.git`) or home folder,
+    that folder included, each with the builder whose root it is (or None)."""
+    try:
+        home: Path | None = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no HOME and no password entry: no home folder to stop at
+        home = None
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        builder = builder_at(folder)
+        yield folder, builder
+        if builder or (folder / ".git").exists() or folder == home:
+            return
+
+
 def find_root(start: Path) -> tuple[str, Path] | None:
-    """The nearest folder at or above `start` that is a site's root, and which builder it is for.
-
-    Hugo's older `config.toml` counts only beside a `content/` folder, the layout Hugo sites have.
-    """
-    for folder in (start.resolve(), *start.resolve().parents):
-        for name, markers in MARKERS.items():
-            if any((folder / marker).is_file() for marker in markers):
-                return name, folder
-        if (folder / "config.toml").is_file() and (folder / "content").is_dir():
-            return "hugo", folder
-        if (folder / ".git").exists():
-            return None
-    return None
+    """The nearest folder at or above `start` that is a site's root, and which builder it is for."""
+    return next(((builder, folder) for folder, builder in upward(start) if builder), None)
 
 
-def settings_file(start: Path) -> Path | None:
-    """`gallery.toml` in `start` or a folder above it, up to the site's or repository's root."""
-    for folder in (start.resolve(), *start.resolve().parents):
-        if (folder / SETTINGS_FILE).is_file():
-            return folder / SETTINGS_FILE
-        if (folder / ".git").exists() or any((folder / m).is_file() for ms in MARKERS.values() for m in ms):
-            return None
-    return None
+@dataclass(frozen=True)
+class SettingsSearch:
+    """The settings file a search found (None: the built-in defaults), and why a `gallery.toml` it
+    met was not read ("" when none was refused)."""
+
+    file: Path | None
+    refused: str = ""
+
+
+def find_settings(start: Path) -> SettingsSearch:
+    """`gallery.toml` in `start` or a folder above it, up to the site's or repository's root or the
+    home folder. A file that another user owns or could change is not read, and the search ends
+    there: settings are code in effect (they choose where files are written)."""
+    for folder, _builder in upward(start):
+        candidate = folder / SETTINGS_FILE
+        if candidate.is_file():
+            reason = _untrusted(candidate)
+            return SettingsSearch(None, f"{candidate} {reason}: not read") if reason else SettingsSearch(candidate)
+    return SettingsSearch(None)
+
+
+def _untrusted(file: Path) -> str:
+    """Why FILE must not be read as this user's settings, or ""."""
+    if not hasattr(os, "geteuid"):  # Windows: no owners and modes of this kind
+        return ""
+    link, target = file.lstat(), file.stat()
+    if {link.st_uid, target.st_uid} != {os.geteuid()}:
+        return "is owned by another user"
+    if target.st_mode & 0o022:
+        return f"is writable by group or others (chmod go-w {file} to use it)"
+    return ""
 
 
 def choose(named: str, start: Path) -> Site | None:
@@ -83,12 +140,87 @@ def _expected(site: Site, post_file: str) -> dict[str, Any]:
                     "markup__style": "hugo"}  # fmt: skip
         return {"output__dir": str(root / "static" / "img"), "output__url_prefix": "/img"}
     if site.name == "eleventy":
+        eleventy = _eleventy_config(site)
         # markdown-it drops escaped punctuation from alt text; HTML markup keeps every character.
-        return {"output__dir": str(root / "assets" / "img"), "output__url_prefix": "/assets/img",
-                "output__manifest": str(root / "_data" / "{name}.json"), "markup__style": "html"}  # fmt: skip
+        manifest = str(root / eleventy.folder("data") / "{name}.json")
+        expected: dict[str, Any] = {
+            "output__dir": str(root / ELEVENTY_IMAGES),
+            "output__url_prefix": f"/{ELEVENTY_IMAGES}",
+            "output__manifest": manifest,
+            "markup__style": "html",
+        }
+        if eleventy.image_transform:  # eleventy-img would take gallery's <img> for its own sources
+            expected["markup__img_attributes"] = {"eleventy:ignore": ""}
+        return expected
     if site.root is not None:
         return {"output__dir": str(root / "assets" / "img")}
     return {}
+
+
+def _eleventy_config(site: Site) -> site_config.EleventyConfig:
+    """The site's Eleventy config file, the first Eleventy itself would load."""
+    if site.root is not None:
+        for name in ELEVENTY_CONFIGS:
+            if (site.root / name).is_file():
+                return site_config.read_eleventy(site.root / name)
+    return site_config.EleventyConfig()
+
+
+def advice(site: Site | None, out_dir: str, post_file: str) -> list[str]:
+    """What the site still lacks for the images (written to OUT_DIR) and the post to appear in its
+    built pages: one line each, naming the site's file, to say before the run (gallery changes no
+    site configuration)."""
+    if site is None or site.root is None:
+        return []
+    if site.name == "hugo" and post_file and not _hugo_can_build_pages(site.root):
+        return [
+            f"the Hugo site {site.root} has no theme and no layout for single pages "
+            "(layouts/_default/single.html): Hugo builds no page for the post; add a theme (docs/sites.md)"
+        ]
+    if site.name == "eleventy":
+        return _eleventy_advice(site.root, _eleventy_config(site), Path(out_dir))
+    return []
+
+
+def _hugo_can_build_pages(root: Path) -> bool:
+    """A site made by `hugo new site` has neither a theme nor layouts: Hugo then writes no page."""
+    return site_config.hugo_has_theme(root) or site_config.hugo_has_page_layout(root)
+
+
+def _eleventy_advice(root: Path, eleventy: site_config.EleventyConfig, out_dir: Path) -> list[str]:
+    """The passthrough copy the images need: their files only, since the folder also holds gallery's
+    record (`.gallery-state.json`, with the photos' paths and cameras), which must not be published."""
+    out = out_dir.resolve()
+    if eleventy.file is None or not out.is_relative_to(root.resolve()):
+        return []
+    folder = out.relative_to(root.resolve()).as_posix()
+    published = eleventy.publishes(folder)
+    config_file = eleventy.file.name
+    if published == "files":
+        return []
+    line = f"eleventyConfig.addPassthroughCopy({json.dumps(f'{folder}/*.{{{ELEVENTY_EXTENSIONS}}}')});"
+    if published == "folder":
+        return [f"{config_file} copies {folder} whole, dot files included, which publishes gallery's record "
+                f"{folder}/.gallery-state.json: copy only the images, with {line}"]  # fmt: skip
+    return [f"{config_file} does not copy {folder} into the built site: add this line to it: {line}"]
+
+
+def new_post_layout(site: str, post: Path) -> str | None:
+    """The layout a new post names in its front matter: "" for none, None for the builder's usual
+    (Jekyll's `post`; Hugo picks templates by section and takes none).
+
+    An Eleventy post gets none when directory data of its folder already gives one (as the official
+    starter's `blog/blog.11tydata.js` does), else a `post` layout the site has."""
+    if site != "eleventy":
+        return None
+    found = find_root(post.parent)
+    if found is None or found[0] != "eleventy":
+        return ""
+    eleventy = _eleventy_config(Site(*found))
+    root = found[1]
+    if site_config.eleventy_layout_given(post.parent, root / eleventy.folder("input")):
+        return ""
+    return site_config.eleventy_post_layout(root / eleventy.folder("layouts" if eleventy.layouts else "includes"))
 
 
 def install_templates(site: Site | None, style: str) -> list[Path]:

@@ -66,6 +66,7 @@ CHANGES: dict[tuple[str, str], tuple[object, Affects] | None] = {
     ("markup", "figure"): (False, NONE),
     ("markup", "grid_class"): ("photos", NONE),
     ("markup", "background"): ("color", NONE),
+    ("markup", "img_attributes"): ({"eleventy:ignore": ""}, NONE),
     ("image", "enabled"): (False, ALL),  # the largest size went: every output was cascaded from it
     ("image", "max_edge"): (360, ALL),
     ("image", "format"): ("webp", role("main")),

@@ -146,7 +146,7 @@ def test_preview_leaves_the_post_alone(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
     shutil.copy2(fixture_photo("kodak-dc240.jpg"), photos)
-    (tmp_path / "config.toml").write_text('[output]\npost_file = "_posts/post.md"\n', encoding="utf-8")
+    (tmp_path / "gallery.toml").write_text('[output]\npost_file = "_posts/post.md"\n', encoding="utf-8")
     completed = run_gallery("preview", photos, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / completed.stdout.strip()).is_file()

@@ -324,7 +324,8 @@ def test_read_only_output_folder_gives_a_clear_error(few_photos: Path, tmp_path:
             completed = run_gallery("process", few_photos, "--out", out, "--name", "k")
             assert completed.returncode == 2, completed.stderr
             assert "Traceback" not in completed.stderr
-            assert completed.stderr.startswith("gallery: ") and "Read-only file system" in completed.stderr
+            said = completed.stderr.removeprefix("settings: built-in defaults\n")
+            assert said.startswith("gallery: ") and "Read-only file system" in completed.stderr
             assert str(out) in completed.stderr
     assert _hashes(few_photos) == before
 
@@ -357,7 +358,8 @@ def test_output_folder_without_write_permission_gives_a_clear_error() -> None:
                 check=False,
             )
             assert completed.returncode == 2, completed.stderr
-            assert completed.stderr.startswith("gallery: cannot use ") and "Permission denied" in completed.stderr
+            said = completed.stderr.removeprefix("settings: built-in defaults\n")
+            assert said.startswith("gallery: cannot use ") and "Permission denied" in completed.stderr
             assert "Traceback" not in completed.stderr
         assert not list(locked.iterdir())
         assert _hashes(photos) == before

@@ -160,7 +160,7 @@ def test_pixel_limit_is_configurable(tmp_path: Path) -> None:
     photos.mkdir()
     shutil.copy(PHOTO, photos / "small.jpg")  # 6,800 pixels
     shutil.copy(FIXTURES / "orientation" / "Landscape_1.jpg", photos / "large.jpg")  # 2,160,000 pixels
-    (tmp_path / "config.toml").write_text("[limits]\nmax_pixels = 1_000_000\n")
+    (tmp_path / "gallery.toml").write_text("[limits]\nmax_pixels = 1_000_000\n")
     completed = run_gallery("process", photos, "--out", tmp_path / "out", cwd=tmp_path)
     assert completed.returncode == 1
     refusal = r"error: .*large\.jpg: refused: .*(1800x1200|2,160,000 pixels).*1,000,000"
@@ -290,7 +290,7 @@ def test_symbolic_links(tmp_path: Path) -> None:
     assert re.search(r"(inside-link|real)\.jpg: same content as (real|inside-link)\.jpg", warnings)
     # Following links out of the folder is a setting; then the linked photo comes out.
     (photos / "trap-link.jpg").unlink()
-    (tmp_path / "config.toml").write_text("[limits]\nfollow_external_symlinks = true\n")
+    (tmp_path / "gallery.toml").write_text("[limits]\nfollow_external_symlinks = true\n")
     completed = run_gallery("process", photos, "--out", tmp_path / "out2", "--name", "s", cwd=tmp_path, timeout=120)
     assert completed.stdout.count("\n") == 2, completed.stderr
 

