@@ -8,6 +8,7 @@ grouped, soft and badly exposed frames flagged, and one photo per burst suggeste
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,12 +61,20 @@ def review(source: Path, config: Config, render: bool = True) -> Review:
     numbers = {photo.photo.content_hash: photo.number for photo in plan.photos}
     photos = [photo.photo for photo in plan.photos] + list(plan.skipped)
     scored = [(photo, state.analyses.get(photo.content_hash)) for photo in photos]
-    shots = [curation.Shot(photo.path.name, photo.captured, analysis) for photo, analysis in scored if analysis]
+    shots = [_shot(photo, analysis, plan.instants) for photo, analysis in scored if analysis]
     groups = curation.group(shots)
     published = _published(config, out_dir, plan.name)
     reviewed = [_reviewed(photo, analysis, groups, numbers, published) for photo, analysis in scored]
-    reviewed.sort(key=lambda p: (p.number is None, p.number or 0, p.captured is None, p.captured or datetime.min))
+    instant = {photo.path: plan.instants.get(photo.path) for photo in photos}
+    # Published photos by number; skipped ones after them, by capture instant (D2), untimed last.
+    reviewed.sort(key=lambda p: (p.number or len(numbers) + 1, instant[p.source] is None, instant[p.source] or 0))
     return Review(plan, tuple(reviewed), tuple(str(failure) for failure in failures))
+
+
+def _shot(photo: SourcePhoto, analysis: Analysis, instants: Mapping[Path, datetime]) -> curation.Shot:
+    """What curation judges a photo by: its scores, its capture instant, and what the header says of its
+    origin (pixels, camera), so an untouched original is preferred to a copy without a second decode."""
+    return curation.Shot(photo.path.name, instants.get(photo.path), analysis, photo.width * photo.height, photo.camera)
 
 
 def _reviewed(
