@@ -9,6 +9,7 @@ file-name order) gives a different order than the right one.
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -261,3 +262,45 @@ def test_time_offsets_correct_both_kinds_and_review_reads_them_as_instants(tmp_p
         ("between.jpg", False),
         ("phone.jpg", True),
     ]
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Phones that write +09:00 (one still on -05:00) around a camera and a second one that write no offset."""
+    folder = tmp_path_factory.mktemp("mixed") / "photos"
+    folder.mkdir()
+    for shade, (name, when, offset, make, model) in enumerate(
+        (
+            ("phone-1.jpg", "2024:06:23 10:00:00", "+09:00", "Google", "Pixel 6"),
+            ("DSC_0001.JPG", "2024:06:23 10:01:00", None, "NIKON", "Z 6"),
+            ("visitor.jpg", "2024:06:22 20:01:30", "-05:00", "Apple", "iPhone 13"),
+            ("phone-2.jpg", "2024:06:23 10:02:00", "+09:00", "Google", "Pixel 6"),
+            ("IMG_0001.JPG", "2024:06:23 10:02:30", None, "Canon", "Canon EOS 40D"),
+        )
+    ):
+        camera_file(folder / name, when, offset, make, model, shade)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("process", "--name", "m"), ("review",), ("review", "--json"), ("captions",), ("preview",), ("watch", "--once")],
+    ids=lambda args: " ".join(args),
+)
+def test_every_command_over_a_phones_and_cameras_times_exits_0(mixed: Path, tmp_path: Path, command) -> None:
+    source = tmp_path / "photos"
+    shutil.copytree(mixed, source)
+    completed = run_gallery(command[0], source, *command[1:], "--out", tmp_path / "out")
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr and "unexpected error" not in completed.stderr
+    if command[0] == "process":
+        names = [line.split("/")[-1].split(".")[0] for line in completed.stdout.splitlines()]
+        assert names == [f"m-0{n}" for n in range(1, 6)]
+        manifest = json.loads((tmp_path / "out" / "m.json").read_text(encoding="utf-8"))
+        assert [p["source"] for p in manifest["photos"]] == [
+            "phone-1.jpg",
+            "DSC_0001.JPG",
+            "visitor.jpg",
+            "phone-2.jpg",
+            "IMG_0001.JPG",
+        ]
