@@ -29,7 +29,7 @@ BRIGHT_CLIPPED = 0.3  # "bright": 30 % of the frame has a channel blown (corpus 
 MAX_GAP = 2.0  # seconds; also absorbs EXIF times that only have whole seconds
 MAX_DISTANCE = 14  # pHash bits: distinct corpus photos differ by >= 20, one shifted 2.5 % by <= 10
 MAX_UNTIMED_DISTANCE = 4  # untimed, only near-identical pictures: messenger copies and re-encodes are <= 2
-PICK_TOLERANCE = 0.15  # frames this close to the sharpest are equally good: copies score 0.84-1.09x their original
+PICK_TOLERANCE = 0.15  # frames this close to the sharpest are equally good: copies score 0.93-1.09x their original
 
 # Neighbour pairs (dx, dy) of second differences along 0, 90, 45 and 135 degrees: motion blur flattens one.
 _DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))

@@ -248,18 +248,12 @@ def capture_instants(photos: Iterable[SourcePhoto]) -> dict[Path, datetime]:
     review) goes through here, so a phone's time and a camera's never meet unconverted. Untimed photos
     are left out.
     """
-    timed = [photo for photo in photos if photo.captured is not None]
-    aware = sorted(
-        ((_utc(photo.captured), photo.path.name, photo.captured.utcoffset()) for photo in timed if _has_offset(photo)),
-        key=lambda item: item[:2],
-    )
+    timed = {photo.path: photo.captured for photo in photos if photo.captured is not None}
+    aware = sorted((_utc(moment), path.name, moment.utcoffset()) for path, moment in timed.items() if moment.tzinfo)
     votes = Counter(offset for *_, offset in aware)
     common = next((offset for *_, offset in aware if votes[offset] == max(votes.values())), None)
     zone = timezone(common) if common is not None else UTC
-    return {
-        photo.path: _utc(photo.captured if _has_offset(photo) else photo.captured.replace(tzinfo=zone))  # type: ignore[union-attr]
-        for photo in timed
-    }
+    return {path: _utc(moment if moment.tzinfo else moment.replace(tzinfo=zone)) for path, moment in timed.items()}
 
 
 def capture_order(photos: Sequence[SourcePhoto], instants: Mapping[Path, datetime] | None = None) -> list[SourcePhoto]:
@@ -273,10 +267,6 @@ def capture_order(photos: Sequence[SourcePhoto], instants: Mapping[Path, datetim
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _has_offset(photo: SourcePhoto) -> bool:
-    return photo.captured is not None and photo.captured.utcoffset() is not None
 
 
 def _utc(moment: datetime) -> datetime:

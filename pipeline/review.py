@@ -17,6 +17,7 @@ from . import curation
 from .cache import load_state
 from .config import Config
 from .errors import ConfigError
+from .ingest import capture_order
 from .manifest import manifest_path, read_manifest
 from .model import Analysis, Plan, SourcePhoto
 from .names import display_name
@@ -59,15 +60,13 @@ def review(source: Path, config: Config, render: bool = True) -> Review:
     state = load_state(out_dir)
     plan = make_plan(source, config, state)
     numbers = {photo.photo.content_hash: photo.number for photo in plan.photos}
-    photos = [photo.photo for photo in plan.photos] + list(plan.skipped)
+    # Published photos by number, then skipped ones in capture order.
+    photos = [photo.photo for photo in plan.photos] + capture_order(plan.skipped, plan.instants)
     scored = [(photo, state.analyses.get(photo.content_hash)) for photo in photos]
     shots = [_shot(photo, analysis, plan.instants) for photo, analysis in scored if analysis]
     groups = curation.group(shots)
     published = _published(config, out_dir, plan.name)
     reviewed = [_reviewed(photo, analysis, groups, numbers, published) for photo, analysis in scored]
-    instant = {photo.path: plan.instants.get(photo.path) for photo in photos}
-    # Published photos by number; skipped ones after them, by capture instant (D2), untimed last.
-    reviewed.sort(key=lambda p: (p.number or len(numbers) + 1, instant[p.source] is None, instant[p.source] or 0))
     return Review(plan, tuple(reviewed), tuple(str(failure) for failure in failures))
 
 

@@ -242,25 +242,25 @@ def test_time_offsets_correct_both_kinds_and_review_reads_them_as_instants(tmp_p
     source = tmp_path / "photos"
     source.mkdir()
     camera_file(source / "phone.jpg", "2024:06:23 10:00:00", "+09:00", "Google", "Pixel 6", 0)  # 4 min slow
-    camera_file(source / "camera.jpg", "2024:06:23 10:08:00", None, "NIKON", "Z 6", 1)  # 5 min fast
-    camera_file(source / "between.jpg", "2024:06:23 10:03:30", "+09:00", "Apple", "iPhone 13", 2)
+    camera_file(source / "nikon.jpg", "2024:06:23 10:08:00", None, "NIKON", "Z 6", 1)  # 5 min fast
+    camera_file(source / "iphone.jpg", "2024:06:23 10:03:30", "+09:00", "Apple", "iPhone 13", 2)
     settings = tmp_path / "gallery.toml"
     settings.write_text('[time]\noffsets = { "Pixel 6" = "+00:04:00", "NIKON Z 6" = "-00:05:00" }\n', encoding="utf-8")
     config = load_config(settings, output__dir=str(tmp_path / "out"), run__quiet=True)
     result = pipeline.process(source, config)
     assert [(p.source.name, p.captured.isoformat()) for p in result.photos] == [
-        ("camera.jpg", "2024-06-23T10:03:00"),  # 01:03 UTC, read at +09:00
-        ("between.jpg", "2024-06-23T10:03:30+09:00"),
+        ("nikon.jpg", "2024-06-23T10:03:00"),  # 01:03 UTC, read at +09:00
+        ("iphone.jpg", "2024-06-23T10:03:30+09:00"),
         ("phone.jpg", "2024-06-23T10:04:00+09:00"),
     ]
     reviewed = review(source, config)
-    assert [p.source.name for p in reviewed.photos] == ["camera.jpg", "between.jpg", "phone.jpg"]
-    (source / "captions.toml").write_text('["phone.jpg"]\nskip = true\n', encoding="utf-8")
+    assert [p.source.name for p in reviewed.photos] == ["nikon.jpg", "iphone.jpg", "phone.jpg"]
+    (source / "captions.toml").write_text('["iphone.jpg"]\nskip = true\n["nikon.jpg"]\nskip = true\n', encoding="utf-8")
     skipped = review(source, config)
     assert [(p.source.name, p.skipped) for p in skipped.photos] == [
-        ("camera.jpg", False),
-        ("between.jpg", False),
-        ("phone.jpg", True),
+        ("phone.jpg", False),
+        ("nikon.jpg", True),  # skipped photos follow by instant: not by name, not by wall clock
+        ("iphone.jpg", True),
     ]
 
 
