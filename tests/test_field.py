@@ -38,8 +38,6 @@ FORWARDED = ("IMG-20240623-WA0002.jpg", "signal-2024-06-23-104512.jpg")  # two c
 FALCON, FALCON_COPY = "IMG_20240623_100300.jpg", "IMG-20240623-WA0001.jpg"
 PHOTOS = sorted(path.name for path in FIELD.iterdir() if path.name != "captions.toml")
 
-pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
-
 
 def copy_of_field(parent: Path) -> Path:
     target = parent / "photos"
