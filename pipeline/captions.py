@@ -73,9 +73,10 @@ def _note(photo: PhotoPlan, photos: tuple[PhotoPlan, ...], found: ReviewedPhoto 
     note = f"photo {photo.number} of {len(photos)}{taken}, {photo.photo.width}x{photo.photo.height}"
     if found is not None and found.burst:
         note += f"; burst with {', '.join(found.burst)}"
-        note += (
-            "; the best of its burst" if found.suggested == photo.photo.path.name else f"; {found.suggested} is sharper"
-        )
+        if found.suggested == photo.photo.path.name:
+            note += "; the best of its burst"
+        else:  # an equally sharp original is suggested over a copy: "sharper" only where it is
+            note += f"; {found.suggested} is {'sharper' if 'blurry' in found.flags else 'suggested'}"
     if found is not None and found.flags:
         note += f"; {', '.join(found.flags)}"
     return note

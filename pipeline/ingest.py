@@ -12,9 +12,9 @@ import re
 import stat
 import warnings
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
@@ -243,28 +243,40 @@ def inspect_source(candidate: Candidate, config: Config) -> SourcePhoto:
     )
 
 
-def capture_order(photos: list[SourcePhoto]) -> list[SourcePhoto]:
-    """Sort photos by capture time, then by file name; photos without a time come last by name.
+def capture_instants(photos: Iterable[SourcePhoto]) -> dict[Path, datetime]:
+    """When each timed photo of a set was taken, as instants that compare (aware, in UTC): decision D2.
 
-    Times with an EXIF offset are compared in UTC. A time without one is read in the offset most
-    common among the set, since a camera without offsets at an event is usually set to the same
-    local time as the phones beside it.
+    A time with an EXIF offset is that instant. A time without one is read in the offset most common
+    among the set's photos that have one (on a tie, the earliest such photo's), since a camera
+    without offsets at an event is usually set to the same local time as the phones beside it; with
+    no offset in the set, it is read as UTC. Every comparison of capture times (order, bursts,
+    review) goes through here, so a phone's time and a camera's never meet unconverted. Untimed photos
+    are left out.
     """
-    offsets = [p.captured.utcoffset() for p in photos if p.captured and p.captured.tzinfo]
-    common = max(set(offsets), key=offsets.count) if offsets else None
-
-    def key(photo: SourcePhoto) -> tuple[int, float, str]:
-        if photo.captured is None:
-            return (1, 0.0, photo.path.name)
-        moment = photo.captured
-        if moment.tzinfo is not None:
-            return (0, moment.timestamp(), photo.path.name)
-        shift = common.total_seconds() if common is not None else 0.0
-        return (0, _naive_seconds(moment) - shift, photo.path.name)
-
-    return sorted(photos, key=key)
+    timed = {photo.path: photo.captured for photo in photos if photo.captured is not None}
+    aware = sorted((_utc(moment), path.name, moment.utcoffset()) for path, moment in timed.items() if moment.tzinfo)
+    votes = Counter(offset for *_, offset in aware)
+    common = next((offset for *_, offset in aware if votes[offset] == max(votes.values())), None)
+    zone = timezone(common) if common is not None else UTC
+    return {path: _utc(moment if moment.tzinfo else moment.replace(tzinfo=zone)) for path, moment in timed.items()}
 
 
-def _naive_seconds(moment: datetime) -> float:
-    """Seconds since the epoch of a wall-clock time read as if it were UTC."""
-    return (moment - datetime(1970, 1, 1)).total_seconds()
+def capture_order(photos: Sequence[SourcePhoto], instants: Mapping[Path, datetime] | None = None) -> list[SourcePhoto]:
+    """Sort photos by capture instant, then by file name; photos without a time come last by name.
+
+    `instants` are the whole set's (`capture_instants`) when `photos` are only part of it, as when the
+    plan leaves photos that captions.toml skips out of the order but not out of the set.
+    """
+    known = capture_instants(photos) if instants is None else instants
+    return sorted(photos, key=lambda p: (p.path not in known, known.get(p.path, _EPOCH), p.path.name))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    """The instant in UTC; a time at the edge of the calendar (year 1 at +09:00) is kept on its wall clock."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return moment.replace(tzinfo=UTC)

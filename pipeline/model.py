@@ -151,7 +151,8 @@ class Plan:
 
     `name` and `title` are the set's; `photos` are in capture order (duplicates and unreadable files
     left out, see `failures` and `warnings`; `skipped`: left out in captions.toml); `captions` is what
-    captions.toml holds.
+    captions.toml holds; `instants` the capture instants of every timed photo, skipped ones included
+    (`ingest.capture_instants`): what every comparison of capture times uses.
     """
 
     source: Path
@@ -164,6 +165,7 @@ class Plan:
     captions: Captions
     skipped: tuple[SourcePhoto, ...] = ()
     set_aside: dict[str, int] = field(default_factory=dict)  # videos, Live Photo videos, sidecars: counts
+    instants: dict[Path, datetime] = field(default_factory=dict)  # source -> aware UTC capture instant
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Collection, Sequence
-from datetime import timedelta
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -89,17 +89,29 @@ def make_plan(
     captions = match_captions(load_captions(source), source, photo_names, folder_names)
     out_dir = Path(config.output.dir)
     skipped = tuple(photo for photo in photos if display_name(photo.path) in captions.skip)
-    chosen = _in_order([photo for photo in photos if display_name(photo.path) not in captions.skip], captions.order)
-    numbered = number_photos(chosen, name, title, captions, config)
+    instants = ingest.capture_instants(photos)  # the whole set's, skipped photos included: one reading of its clocks
+    chosen = [photo for photo in photos if display_name(photo.path) not in captions.skip]
+    numbered = number_photos(_in_order(chosen, captions.order, instants), name, title, captions, config)
     warnings += [Problem(photo.path, note) for photo in chosen if (note := oversize_note(photo, config))]
     return Plan(
-        source, out_dir, name, title, numbered, tuple(failures), tuple(warnings), captions, skipped, listing.set_aside
+        source,
+        out_dir,
+        name,
+        title,
+        numbered,
+        tuple(failures),
+        tuple(warnings),
+        captions,
+        skipped,
+        listing.set_aside,
+        instants,
     )
 
 
 def _clock_corrected(photo: SourcePhoto, offsets: tuple[tuple[str, str], ...]) -> SourcePhoto:
     """The photo with its camera's `time.offsets` entry added to its capture time (matched by "Make
-    Model", the model alone, or the serial number, case-insensitively)."""
+    Model", the model alone, or the serial number, case-insensitively). A time with an EXIF offset
+    keeps it and one without stays without: the correction moves the clock, not its time zone."""
     if photo.captured is None or not offsets:
         return photo
     camera = photo.camera.casefold()
@@ -119,11 +131,13 @@ def _clock_corrected(photo: SourcePhoto, offsets: tuple[tuple[str, str], ...]) -
     return dataclasses.replace(photo, captured=photo.captured + sign * shift)
 
 
-def _in_order(photos: list[SourcePhoto], order: tuple[str, ...]) -> list[SourcePhoto]:
+def _in_order(
+    photos: list[SourcePhoto], order: tuple[str, ...], instants: Mapping[Path, datetime]
+) -> list[SourcePhoto]:
     """Capture order, except that the photos captions.toml's `order` lists come first, as listed."""
     by_name = {display_name(photo.path): photo for photo in photos}
     first = [by_name[name] for name in dict.fromkeys(order) if name in by_name]
-    return first + [photo for photo in ingest.capture_order(photos) if display_name(photo.path) not in order]
+    return first + [photo for photo in ingest.capture_order(photos, instants) if display_name(photo.path) not in order]
 
 
 def set_name_and_title(source: Path, config: Config, published: PublishedSet | None) -> tuple[str, str]:

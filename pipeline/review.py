@@ -16,6 +16,7 @@ from pathlib import Path
 from . import curation
 from .config import Config
 from .errors import ConfigError
+from .ingest import capture_order
 from .manifest import manifest_path, read_manifest
 from .model import Analysis, Plan, Problem, SourcePhoto
 from .names import display_name
@@ -65,14 +66,20 @@ def review(source: Path, config: Config, render: bool = True) -> Review:
 def judge(plan: Plan, analyses: Mapping[str, Analysis], failures: Sequence[Problem], config: Config) -> Review:
     """Group, flag and suggest over a plan's photos (skipped ones included) from their scores."""
     numbers = {photo.photo.content_hash: photo.number for photo in plan.photos}
-    photos = [photo.photo for photo in plan.photos] + list(plan.skipped)
+    # Published photos by number, then skipped ones in capture order.
+    photos = [photo.photo for photo in plan.photos] + capture_order(plan.skipped, plan.instants)
     scored = [(photo, analyses.get(photo.content_hash)) for photo in photos]
-    shots = [curation.Shot(photo.path.name, photo.captured, analysis) for photo, analysis in scored if analysis]
+    shots = [_shot(photo, analysis, plan.instants) for photo, analysis in scored if analysis]
     groups = curation.group(shots)
     published = _published(config, Path(config.output.dir), plan.name)
     reviewed = [_reviewed(photo, analysis, groups, numbers, published) for photo, analysis in scored]
-    reviewed.sort(key=lambda p: (p.number is None, p.number or 0, p.captured is None, p.captured or datetime.min))
     return Review(plan, tuple(reviewed), tuple(str(failure) for failure in failures))
+
+
+def _shot(photo: SourcePhoto, analysis: Analysis, instants: Mapping[Path, datetime]) -> curation.Shot:
+    """What curation judges a photo by: its scores, its capture instant, and what the header says of its
+    origin (pixels, camera), so an untouched original is preferred to a copy without a second decode."""
+    return curation.Shot(photo.path.name, instants.get(photo.path), analysis, photo.width * photo.height, photo.camera)
 
 
 def _reviewed(

@@ -9,15 +9,19 @@ file-name order) gives a different order than the right one.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+import shutil
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+import pipeline
+from pipeline.config import load_config
 from pipeline.exif_tags import DATETIME_ORIGINAL, EXIF_IFD, OFFSET_TIME_ORIGINAL, SUBSEC_TIME_ORIGINAL
-from pipeline.ingest import capture_order
+from pipeline.ingest import capture_instants, capture_order
 from pipeline.model import SourcePhoto
+from pipeline.review import review
 
 from .conftest import FIXTURES, run_gallery
 
@@ -165,3 +169,138 @@ def test_gallery_process_numbers_an_event_in_capture_order(event: Path, tmp_path
     assert [line.split("/")[-1].split(".")[0] for line in completed.stdout.splitlines()] == [
         f"o-{number:02d}" for number in range(1, len(EVENT) + 1)
     ]
+
+
+def utc(hour: int, minute: int = 0, second: int = 0, day: int = 23) -> datetime:
+    return datetime(2024, 6, day, hour, minute, second, tzinfo=UTC)
+
+
+def test_capture_instants_read_every_time_as_an_instant() -> None:
+    """Decision D2: with an offset, that instant; without, the set's most common offset; none: UTC."""
+    photos = [
+        photo("phone.jpg", at(10, tz=TOKYO)),
+        photo("phone2.jpg", at(10, 5, tz=TOKYO)),
+        photo("paris.jpg", at(3, 2, tz=PARIS)),
+        photo("camera.jpg", at(10, 1)),
+        photo("untimed.jpg", None),
+    ]
+    instants = capture_instants(photos)
+    assert {path.name: moment for path, moment in instants.items()} == {
+        "phone.jpg": utc(1),
+        "phone2.jpg": utc(1, 5),
+        "paris.jpg": utc(1, 2),
+        "camera.jpg": utc(1, 1),  # read at +09:00, two photos against one
+    }
+    assert all(moment.utcoffset() == timedelta(0) for moment in instants.values())
+    assert capture_instants([photo("a.jpg", at(10)), photo("b.jpg", None)]) == {Path("/photos/a.jpg"): utc(10)}
+
+
+@pytest.mark.parametrize("tokyo_first", [True, False])
+def test_on_a_tie_the_earliest_photo_with_an_offset_gives_it(tokyo_first: bool) -> None:
+    tokyo = photo("tokyo.jpg", at(10, tz=TOKYO) if tokyo_first else at(11, tz=TOKYO))  # 01:00 or 02:00 UTC
+    paris = photo("paris.jpg", at(3, 30, tz=PARIS))  # 01:30 UTC
+    camera = photo("camera.jpg", at(10, 10))
+    for photos in ([tokyo, paris, camera], [camera, paris, tokyo]):  # the input order plays no part
+        instant = capture_instants(photos)[camera.path]
+        assert instant == (utc(1, 10) if tokyo_first else utc(8, 10))
+
+
+def test_a_camera_without_offset_between_phone_photos_is_ordered_by_instant() -> None:
+    """Wall clocks put the visitor's New York photo first, naive-as-UTC puts the camera's last."""
+    photos = [
+        photo("IMG_20240623_100000.jpg", at(10, tz=TOKYO)),
+        photo("IMG_20240623_100200.jpg", at(10, 2, tz=TOKYO)),
+        photo("DSCN0010.JPG", at(10, 1)),
+        photo("IMG_5195.HEIC", datetime(2024, 6, 22, 20, 1, 30, tzinfo=timezone(timedelta(hours=-5)))),
+    ]
+    expected = ["IMG_20240623_100000.jpg", "DSCN0010.JPG", "IMG_5195.HEIC", "IMG_20240623_100200.jpg"]
+    assert order(*photos) == expected
+    assert order(*reversed(photos)) == expected
+
+
+def test_a_time_at_the_edge_of_the_calendar_does_not_overflow() -> None:
+    photos = [photo("tokyo.jpg", datetime(1, 1, 1, tzinfo=TOKYO)), photo("naive.jpg", datetime(1, 1, 1))]
+    photos.append(photo("late.jpg", datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5)))))
+    assert order(*photos)[-1] == "late.jpg"
+
+
+def camera_file(path: Path, when: str, offset: str | None, make: str, model: str, shade: int) -> None:
+    """A small photo with the make, model, time and (optional) offset a phone or camera writes."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = make, model
+    exif.get_ifd(EXIF_IFD)[DATETIME_ORIGINAL] = when
+    if offset:
+        exif.get_ifd(EXIF_IFD)[OFFSET_TIME_ORIGINAL] = offset
+    with Image.open(FIXTURES / "cameras" / "Canon_40D.jpg") as source:
+        image = source.convert("RGB").rotate(shade * 90)  # distinct pixels: no file duplicates another
+    image.save(path, "JPEG", quality=90, exif=exif)
+
+
+def test_time_offsets_correct_both_kinds_and_review_reads_them_as_instants(tmp_path: Path) -> None:
+    """`time.offsets` moves a phone's clock (its +09:00 kept) and a camera's (still without offset);
+    review, captions and preview then compare the two kinds without crashing."""
+    source = tmp_path / "photos"
+    source.mkdir()
+    camera_file(source / "phone.jpg", "2024:06:23 10:00:00", "+09:00", "Google", "Pixel 6", 0)  # 4 min slow
+    camera_file(source / "nikon.jpg", "2024:06:23 10:08:00", None, "NIKON", "Z 6", 1)  # 5 min fast
+    camera_file(source / "iphone.jpg", "2024:06:23 10:03:30", "+09:00", "Apple", "iPhone 13", 2)
+    settings = tmp_path / "gallery.toml"
+    settings.write_text('[time]\noffsets = { "Pixel 6" = "+00:04:00", "NIKON Z 6" = "-00:05:00" }\n', encoding="utf-8")
+    config = load_config(settings, output__dir=str(tmp_path / "out"), run__quiet=True)
+    result = pipeline.process(source, config)
+    assert [(p.source.name, p.captured.isoformat()) for p in result.photos] == [
+        ("nikon.jpg", "2024-06-23T10:03:00"),  # 01:03 UTC, read at +09:00
+        ("iphone.jpg", "2024-06-23T10:03:30+09:00"),
+        ("phone.jpg", "2024-06-23T10:04:00+09:00"),
+    ]
+    reviewed = review(source, config)
+    assert [p.source.name for p in reviewed.photos] == ["nikon.jpg", "iphone.jpg", "phone.jpg"]
+    (source / "captions.toml").write_text('["iphone.jpg"]\nskip = true\n["nikon.jpg"]\nskip = true\n', encoding="utf-8")
+    skipped = review(source, config)
+    assert [(p.source.name, p.skipped) for p in skipped.photos] == [
+        ("phone.jpg", False),
+        ("nikon.jpg", True),  # skipped photos follow by instant: not by name, not by wall clock
+        ("iphone.jpg", True),
+    ]
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Phones that write +09:00 (one still on -05:00) around a camera and a second one that write no offset."""
+    folder = tmp_path_factory.mktemp("mixed") / "photos"
+    folder.mkdir()
+    for shade, (name, when, offset, make, model) in enumerate(
+        (
+            ("phone-1.jpg", "2024:06:23 10:00:00", "+09:00", "Google", "Pixel 6"),
+            ("DSC_0001.JPG", "2024:06:23 10:01:00", None, "NIKON", "Z 6"),
+            ("visitor.jpg", "2024:06:22 20:01:30", "-05:00", "Apple", "iPhone 13"),
+            ("phone-2.jpg", "2024:06:23 10:02:00", "+09:00", "Google", "Pixel 6"),
+            ("IMG_0001.JPG", "2024:06:23 10:02:30", None, "Canon", "Canon EOS 40D"),
+        )
+    ):
+        camera_file(folder / name, when, offset, make, model, shade)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("process", "--name", "m"), ("review",), ("review", "--json"), ("captions",), ("preview",), ("watch", "--once")],
+    ids=lambda args: " ".join(args),
+)
+def test_every_command_over_a_phones_and_cameras_times_exits_0(mixed: Path, tmp_path: Path, command) -> None:
+    source = tmp_path / "photos"
+    shutil.copytree(mixed, source)
+    completed = run_gallery(command[0], source, *command[1:], "--out", tmp_path / "out")
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr and "unexpected error" not in completed.stderr
+    if command[0] == "process":
+        names = [line.split("/")[-1].split(".")[0] for line in completed.stdout.splitlines()]
+        assert names == [f"m-0{n}" for n in range(1, 6)]
+        manifest = json.loads((tmp_path / "out" / "m.json").read_text(encoding="utf-8"))
+        assert [p["source"] for p in manifest["photos"]] == [
+            "phone-1.jpg",
+            "DSC_0001.JPG",
+            "visitor.jpg",
+            "phone-2.jpg",
+            "IMG_0001.JPG",
+        ]

@@ -8,6 +8,7 @@ blur and exposure changes are applied to that thumbnail.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -16,7 +17,20 @@ from functools import cache
 import pytest
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from pipeline.curation import MAX_DISTANCE, Analysis, Group, Shot, analyse, distance, flags, group
+from pipeline.curation import (
+    BLURRY_BELOW,
+    MAX_DISTANCE,
+    MAX_UNTIMED_DISTANCE,
+    PICK_TOLERANCE,
+    SOFT_BELOW,
+    Analysis,
+    Group,
+    Shot,
+    analyse,
+    distance,
+    flags,
+    group,
+)
 from tests.conftest import fixture_photo
 
 T0 = datetime(2024, 6, 1, 18, 30)
@@ -85,11 +99,13 @@ EVENT = [
     ("f1.jpg", 1000.0, "87_OSError.jpg", {}, False),
     ("f2.jpg", 1000.4, "87_OSError.jpg", {"dx": -2, "edit": STREAK_Y}, True),
     ("f3.jpg", 1200.0, "87_OSError.jpg", {"dy": 3, "edit": STREAK_Y}, True),
-    # no capture time: never grouped, not even with an identical photo
+    # no capture time: grouped by look alone, and only when near-identical (a copy of a1, a copy of c1);
+    # the falcon recropped by 5 % would join a timed burst (distance <= 14) but stays alone untimed
     ("u1.jpg", None, "DSCN0010.jpg", {}, False),
-    ("u2.jpg", None, "DSCN0010.jpg", {}, False),
+    ("u2.jpg", None, "prairie_falcon.jpg", {"crop": 0.05}, False),
+    ("u3.jpg", None, "canon_hdr_NO.jpg", {}, False),
 ]
-ORIGINALS = {"a1.jpg", "b1.jpg", "c1.jpg", "d1.jpg", "f1.jpg", "u1.jpg", "u2.jpg"}
+ORIGINALS = {"a1.jpg", "b1.jpg", "c1.jpg", "d1.jpg", "f1.jpg", "u1.jpg", "u2.jpg", "u3.jpg"}
 
 
 @pytest.fixture(scope="module")
@@ -104,16 +120,15 @@ def groups(event: dict[str, Shot]) -> list[Group]:
 
 def test_groups_are_bursts_of_one_scene(groups: list[Group]) -> None:
     assert [g.ids for g in groups] == [
-        ("a1.jpg", "a2.jpg", "a3.jpg", "a4.jpg", "a5.jpg", "a6.jpg", "a7.jpg"),
+        ("a1.jpg", "a2.jpg", "a3.jpg", "a4.jpg", "a5.jpg", "a6.jpg", "a7.jpg", "u1.jpg"),
         ("b1.jpg", "b2.jpg", "b3.jpg", "b4.jpg"),
-        ("c1.jpg", "c2.jpg"),
+        ("c1.jpg", "c2.jpg", "u3.jpg"),
         ("d1.jpg",),
         ("d2.jpg",),
         ("e1.jpg",),
         ("e2.jpg",),
         ("f1.jpg", "f2.jpg"),
         ("f3.jpg",),
-        ("u1.jpg",),
         ("u2.jpg",),
     ]
 
@@ -222,3 +237,78 @@ def test_analysis_is_a_json_cache_record_and_size_independent() -> None:
     hidden.putalpha(alpha)
     assert analyse(hidden).sharpness < 100
     assert analyse(Image.new("RGB", (2, 2))).sharpness == 0.0  # too small to judge, no crash
+
+
+def copied(name: str, edge: int, quality: int) -> Image.Image:
+    """What a messenger sends of the photo: shrunk to `edge`, recompressed, then rendered to 320 px."""
+    small = source(name).copy()
+    small.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=quality)
+    decoded = Image.open(buffer).convert("RGB")
+    return decoded.resize((320, round(decoded.height * 320 / decoded.width)), Image.Resampling.LANCZOS)
+
+
+def original(id: str, seconds: float | None, image: Image.Image, size: tuple[int, int], camera: str) -> Shot:
+    return Shot(
+        id, None if seconds is None else T0 + timedelta(seconds=seconds), analyse(image), size[0] * size[1], camera
+    )
+
+
+def test_untimed_copies_join_what_they_copy_by_look_alone() -> None:
+    """Messenger copies carry no time: a near-identical look is all that ties them to their original,
+    so they are grouped at MAX_UNTIMED_DISTANCE, far stricter than a timed burst's MAX_DISTANCE."""
+    camera = original("DSCN0010.JPG", 0.0, frame("DSCN0010.jpg"), (640, 480), "NIKON COOLPIX P6000")
+    whatsapp = Shot("IMG-WA0001.jpg", None, analyse(copied("DSCN0010.jpg", 480, 70)), 480 * 360)
+    signal = Shot("signal-1.jpg", None, analyse(copied("DSCN0010.jpg", 400, 80)), 400 * 300)
+    recropped = Shot("recropped.jpg", None, analyse(frame("DSCN0010.jpg", crop=0.05)), 576 * 432)
+    forwarded = [
+        Shot(f"fw{n}.jpg", None, analyse(copied("kodak-dc240.jpg", edge, 75)), edge * edge * 3 // 4)
+        for n, edge in ((1, 400), (2, 560))
+    ]
+    assert MAX_UNTIMED_DISTANCE < distance(recropped.analysis, camera.analysis) <= MAX_DISTANCE
+    groups = group([camera, whatsapp, signal, recropped, *forwarded])
+    assert [g.ids for g in groups] == [
+        ("DSCN0010.JPG", "IMG-WA0001.jpg", "signal-1.jpg"),
+        ("recropped.jpg",),
+        ("fw1.jpg", "fw2.jpg"),
+    ]
+    assert [g.pick for g in groups] == ["DSCN0010.JPG", "recropped.jpg", "fw2.jpg"], "the original; the larger copy"
+    assert all(flags(s, g) == [] for g in groups for s in g.shots), "a copy is no soft frame"
+    assert len(group([camera, whatsapp, signal], max_untimed_distance=-1)) == 3
+
+
+def test_a_frame_blurred_by_4px_at_2048_is_flagged_beside_the_set() -> None:
+    """The main image's 2048 px blurred by 4 px scores between BLURRY_BELOW and SOFT_BELOW: alone it
+    passes, as a sharp texture-poor scene would; beside a set of sharp photos it is soft."""
+    with Image.open(fixture_photo("canon_hdr_NO.jpg")) as image:  # 2048 px long edge
+        upright = ImageOps.exif_transpose(image.convert("RGB"))
+    blurred = upright.filter(ImageFilter.GaussianBlur(4))
+    soft = shot("soft.jpg", 30.0, blurred.resize((240, 320), Image.Resampling.LANCZOS))
+    assert BLURRY_BELOW < soft.analysis.sharpness < SOFT_BELOW
+    assert flags(soft, Group((soft,), soft.id)) == [], "alone, no rule can tell it from a calm sharp scene"
+    sharp = [
+        shot(f"{n}.jpg", 60.0 * (i + 1), frame(n))
+        for i, n in enumerate(("DSCN0010.jpg", "kodak-dc240.jpg", "prairie_falcon.jpg", "87_OSError.jpg"))
+    ]
+    groups = group([*sharp, soft])
+    assert [g.ids for g in groups] == [(s.id,) for s in (*sharp, soft)], "no burst: its burst-mates are not here"
+    assert {s.id: flags(s, g) for g in groups for s in g.shots} == {
+        "soft.jpg": ["blurry"],
+        **{s.id: [] for s in sharp},
+    }
+    calm = [dataclasses.replace(s, analysis=dataclasses.replace(s.analysis, sharpness=200.0)) for s in sharp]
+    assert all(flags(s, g) == [] for g in group([*calm, soft]) for s in g.shots), "not in a set that is no sharper"
+
+
+def test_the_pick_prefers_the_untouched_original_over_an_equally_sharp_copy() -> None:
+    """A copy at half size scores 1.09x its original (recompression adds edges): equally good within
+    PICK_TOLERANCE, so camera metadata and pixels decide. A frame clearly sharper still wins."""
+    camera = original("DSCN0010.JPG", 0.0, frame("DSCN0010.jpg"), (640, 480), "NIKON COOLPIX P6000")
+    copy = Shot("copy.jpg", None, analyse(copied("DSCN0010.jpg", 320, 85)), 320 * 240)
+    crop = original("crop.jpg", 0.5, frame("DSCN0010.jpg", crop=0.02), (600, 450), "NIKON COOLPIX P6000")
+    assert copy.analysis.sharpness > camera.analysis.sharpness, "the copy scores sharper: the case to decide"
+    assert group([camera, copy])[0].pick == "DSCN0010.JPG"
+    assert group([crop, camera])[0].pick == "DSCN0010.JPG", "same camera: more pixels"
+    softer = dataclasses.replace(camera.analysis, sharpness=copy.analysis.sharpness * (1 - PICK_TOLERANCE) * 0.95)
+    assert group([dataclasses.replace(camera, analysis=softer), copy])[0].pick == "copy.jpg"
