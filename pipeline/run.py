@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Collection, Iterable
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ def process(
     exclude: Collection[str] = (),
     keep_deleted: bool = False,
     publish: bool = True,
+    lock_held: bool = False,
     **overrides: Any,
 ) -> RunResult:
     """Process every photo in `source` into `config.output.dir`; return per-photo results.
@@ -55,6 +57,8 @@ def process(
     mode's files still being written); `keep_deleted` keeps photos of the last run whose source is
     gone, with their outputs, while those are still there. With `publish=False` (preview) no
     published file is renamed, rewritten or deleted, and no manifest or post is written.
+    `lock_held` says the caller already holds the output folder's lock (`gallery edit` keeps it for
+    its lifetime): a second flock of the same file from this process would refuse the run.
     Raises GalleryError subclasses for what stops the whole run; a photo's failure is in the result.
     """
     started = time.perf_counter()
@@ -71,7 +75,7 @@ def process(
         return RunResult((), (), (), 0, 0, time.perf_counter() - started, "", set_aside=found.set_aside)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        with output_lock(out_dir, config.run.wait):
+        with nullcontext() if lock_held else output_lock(out_dir, config.run.wait):
             show = not config.run.quiet and (sys.stderr.isatty() if progress is None else progress)
             run = _Run(source, out_dir, config, executor, show, publish)
             return run.go(prune, exclude, keep_deleted, found, started)
