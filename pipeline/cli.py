@@ -290,7 +290,9 @@ def edit_command(
     invocation: Invocation,
     port: Annotated[
         int,
-        typer.Option(metavar="N", min=0, max=65535, show_default=False, help="Port on 127.0.0.1 (default: a free one)."),
+        typer.Option(
+            metavar="N", min=0, max=65535, show_default=False, help="Port on 127.0.0.1 (default: a free one)."
+        ),
     ] = 0,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Print the page's address only; do not open a browser.")

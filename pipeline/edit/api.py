@@ -25,7 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import GalleryError, PhotoError
-from .session import BadRequest, Busy, Editor, NotFound
+from .session import BadRequest, Editor, NotFound
 
 MAX_BODY = 1 << 20  # bytes: the order of 10,000 photos fits many times over
 TOKEN_MARK = "__TOKEN__"  # in index.html, where the page's own links carry the token
@@ -40,7 +40,11 @@ SECURITY_HEADERS = [
         b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     ),
 ]
-STATIC = {"/app.js": ("app.js", "text/javascript"), "/app.css": ("app.css", "text/css")}
+STATIC = {
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/app.css": ("app.css", "text/css; charset=utf-8"),
+    "/favicon.svg": ("favicon.svg", "image/svg+xml"),
+}
 
 
 class Guard:
@@ -93,7 +97,7 @@ def make_app(editor: Editor, token: str, port: int) -> ASGIApp:
 
     async def asset(request: Request) -> Response:
         body, kind = assets[request.url.path]
-        return Response(body, media_type=f"{kind}; charset=utf-8")
+        return Response(body, media_type=kind)
 
     async def photos(request: Request) -> Response:
         return await answer(editor.listing)

@@ -57,15 +57,19 @@ def edit(
                 raise PhotoError(f"no photos in {source} (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF or GIF by content)")
             token = secrets.token_urlsafe(32)
             port = listener.getsockname()[1]
-            url = f"http://{HOST}:{port}/?token={token}"
-            print(url, flush=True)
-            say.info(
-                f"editing {count} photos of {source}: texts go to {editor.captions}, publishing to {out_dir} "
-                f"(held for this editor until it stops). Ctrl-C stops."
-            )
-            if browser:  # in a thread: a text-mode browser would hold the terminal until it exits
-                threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-            _serve(make_app(editor, token, port), listener)
+            server = _server(make_app(editor, token, port))
+            with _stopping_on_signals(server):  # from the moment the address is out
+                url = f"http://{HOST}:{port}/?token={token}"
+                print(url, flush=True)
+                say.info(
+                    f"editing {count} photos of {source}: texts go to {editor.captions}, publishing to "
+                    f"{out_dir} (held for this editor until it stops). Ctrl-C stops."
+                )
+                if browser:  # in a thread: a text-mode browser would hold the terminal until it exits
+                    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+                server.run(sockets=[listener])
+            if not server.started:  # uvicorn said why on stderr
+                raise OutputError("the editor's server did not start")
     say.info("gallery edit: stopped")
 
 
@@ -73,6 +77,7 @@ def edit(
 def _listening(port: int) -> Iterator[socket.socket]:
     """A socket bound to loopback only, listening before anything else happens."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart on the same --port at once
     try:
         listener.bind((HOST, port))
         listener.listen(64)
@@ -84,14 +89,8 @@ def _listening(port: int) -> Iterator[socket.socket]:
         yield listener
 
 
-def _serve(app: object, listener: socket.socket) -> None:
-    """Serve until Ctrl-C or SIGTERM, then return (exit 0).
-
-    uvicorn stops gracefully on either signal (a publish in hand finishes) and then raises the
-    signal again for the handler it found; that handler here does nothing, so the editor simply
-    returns instead of dying of the signal.
-    """
-    server = uvicorn.Server(
+def _server(app: object) -> uvicorn.Server:
+    return uvicorn.Server(
         uvicorn.Config(
             app,  # type: ignore[arg-type]
             log_level="warning",
@@ -101,12 +100,24 @@ def _serve(app: object, listener: socket.socket) -> None:
             server_header=False,
         )
     )
-    stops = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, lambda *_: None) for number in stops}
+
+
+@contextmanager
+def _stopping_on_signals(server: uvicorn.Server) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the server gracefully (a publish in hand finishes), and the editor
+    returns: exit 0.
+
+    While it runs, uvicorn handles both signals itself; afterwards it raises the signal again for
+    the handler it found, this one, which then only asks an already stopped server to stop. Before
+    it runs (the address is printed, the browser opens), this handler makes it stop at once.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.run(sockets=[listener])
+        yield
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    if not server.started:  # uvicorn said why on stderr
-        raise OutputError("the editor's server did not start")

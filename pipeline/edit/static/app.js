@@ -249,10 +249,9 @@ function moveByKey(event, card) {
 function drag(event, card) {
   if (event.button !== 0) return;
   event.preventDefault();
-  const handle = event.currentTarget;
   const before = [...list.children].indexOf(card);
-  handle.setPointerCapture(event.pointerId);
   card.classList.add("dragging");
+  // Listened to on the document: moving the card in the list ends any pointer capture on its handle.
   const move = (moved) => {
     if (moved.clientY < 48) window.scrollBy(0, -24);
     else if (moved.clientY > window.innerHeight - 48) window.scrollBy(0, 24);
@@ -263,9 +262,9 @@ function drag(event, card) {
     else under.before(card);
   };
   const end = () => {
-    handle.removeEventListener("pointermove", move);
-    handle.removeEventListener("pointerup", end);
-    handle.removeEventListener("pointercancel", end);
+    document.removeEventListener("pointermove", move);
+    document.removeEventListener("pointerup", end);
+    document.removeEventListener("pointercancel", end);
     card.classList.remove("dragging");
     const after = [...list.children].indexOf(card);
     if (after !== before) {
@@ -273,9 +272,9 @@ function drag(event, card) {
       orderChanged(0);
     }
   };
-  handle.addEventListener("pointermove", move);
-  handle.addEventListener("pointerup", end);
-  handle.addEventListener("pointercancel", end);
+  document.addEventListener("pointermove", move);
+  document.addEventListener("pointerup", end);
+  document.addEventListener("pointercancel", end);
 }
 
 function announce(text) {
