@@ -258,15 +258,13 @@ def test_two_interleaved_writers_lose_nothing(session: Editor) -> None:
 
 
 def test_the_lint_speaks_as_the_person_types(session: Editor) -> None:
-    hints = {
-        p["source"]: p["hints"]
-        for p in session.json("PATCH", "/api/photos/Landscape_6.jpg", {"alt": "IMG_4107"})["photos"]
-    }
-    assert hints["Landscape_6.jpg"] == ["alt text 'IMG_4107' is a file name, not a description"]
+    def hints(listing: dict) -> list[str]:
+        return next(p["hints"] for p in listing["photos"] if p["source"] == "Landscape_6.jpg")
+
+    listing = session.json("PATCH", "/api/photos/Landscape_6.jpg", {"alt": "IMG_4107"})
+    assert hints(listing) == ["alt text 'IMG_4107' is a file name, not a description"]
     listing = session.json("PATCH", "/api/photos/Landscape_6.jpg", {"alt": "x" * 151})
-    assert [p["hints"] for p in listing["photos"] if p["source"] == "Landscape_6.jpg"] == [
-        ["alt text is 151 characters (over 150)"]
-    ]
+    assert hints(listing) == ["alt text is 151 characters (over 150)"]
     for name in PHOTOS:
         listing = session.json("PATCH", f"/api/photos/{name}", {"alt": "The same words", "skip": False})
     assert "the same alt text 'The same words' on 5 of 6 photos" in listing["hints"]

@@ -67,20 +67,16 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def editor(folder: Path) -> Iterator[Editor]:
-    post = folder.parent / "2024-06-23-trade-mission.md"
-    with editing(
-        folder, folder.parent / "out", "--name", "trip", "--title", "Trade mission", "--post-file", str(post)
-    ) as running:
+    """Run where a person would, from the site's folder, with the paths they would type."""
+    options = ("--name", "trip", "--title", "Trade mission", "--post-file", "2024-06-23-trade-mission.md")
+    with editing(Path("photos"), Path("site/assets/img"), *options, cwd=folder.parent) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(os.environ.get("GALLERY_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"gallery edit screenshots: {folder}")
     return folder
 
 
@@ -218,11 +214,15 @@ def serious_violations(page: object) -> list[str]:
 
 
 @pytest.mark.parametrize("size", [WIDE, PHONE], ids=["1280x800", "390x844"])
-def test_no_serious_accessibility_problem_and_a_screenshot(page: object, screenshots: Path, size: tuple) -> None:
+def test_no_serious_accessibility_problem_and_a_screenshot(
+    page: object, screenshots: Path, size: tuple, capsys: pytest.CaptureFixture
+) -> None:
     page.set_viewport_size({"width": size[0], "height": size[1]})
     page.evaluate("window.scrollTo(0, 0)")
     wanted = screenshots / f"edit-{size[0]}x{size[1]}.png"
     page.screenshot(path=str(wanted))
+    with capsys.disabled():
+        print(f"\nscreenshot: {wanted}")
     with Image.open(wanted) as shot:
         assert shot.size == size
     violations = serious_violations(page)
@@ -236,8 +236,8 @@ def test_publish_shows_the_block_and_the_post_change(page: object, editor: Edito
     page.locator("#publish").click()
     page.locator("#result-summary").filter(has_text="Published 3 photos").wait_for(timeout=120_000)
     said = page.locator("#result-problems").inner_text()
+    assert "The post 2024-06-23-trade-mission.md: created" in said, said
     post_file = editor.source.parent / "2024-06-23-trade-mission.md"
-    assert f"The post {post_file}: created" in said, said
     block = page.locator("#block").input_value()
     assert block.strip() and block.strip() in post_file.read_text(encoding="utf-8")
     # The expectation from captions.toml itself: its order without the skipped photo, each photo's

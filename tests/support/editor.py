@@ -82,27 +82,31 @@ def read_first_line(process: subprocess.Popen, timeout: float) -> str:
         return ""
 
 
-def start_editor(source: Path, out: Path, *args: str, log: Path) -> subprocess.Popen:
-    """`gallery edit` started, its stderr going to `log`."""
+def start_editor(source: Path, out: Path, *args: str, log: Path, cwd: Path | None = None) -> subprocess.Popen:
+    """`gallery edit` started (in `cwd`, where relative paths are), its stderr going to `log`."""
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "edit", str(source), "--out", str(out), "--no-browser", *args],
         stdout=subprocess.PIPE,
         stderr=log.open("w"),
         text=True,
+        cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
 
 
 @contextmanager
-def editing(source: Path, out: Path, *args: str) -> Iterator[Editor]:
-    """The real `gallery edit` on `source`, stopped with Ctrl-C (SIGINT) afterwards."""
-    stderr = out.parent / f"{out.name}-editor.log"
-    process = start_editor(source, out, *args, log=stderr)
+def editing(source: Path, out: Path, *args: str, cwd: Path | None = None) -> Iterator[Editor]:
+    """The real `gallery edit` on `source`, stopped with Ctrl-C (SIGINT) afterwards. With `cwd`,
+    `source` and `out` may be relative to it (as a person types them)."""
+    where = cwd or Path.cwd()
+    stderr = (where / out).parent / f"{out.name}-editor.log"
+    stderr.parent.mkdir(parents=True, exist_ok=True)
+    process = start_editor(source, out, *args, log=stderr, cwd=cwd)
     try:
         line = read_first_line(process, timeout=180)
         match = URL.fullmatch(line.strip())
         assert match, f"first line on stdout: {line!r}; stderr: {stderr.read_text()}"
-        yield Editor(process, int(match[1]), match[2], source, out, stderr)
+        yield Editor(process, int(match[1]), match[2], where / source, where / out, stderr)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
