@@ -356,7 +356,12 @@ def test_the_editor_holds_the_output_folder_and_ctrl_c_exits_0(tmp_path: Path) -
     out = tmp_path / "out"
     with editing(source, out) as editor:
         second = start_editor(source, out, log=tmp_path / "second.log")
-        stdout, _ = second.communicate(timeout=120)
+        try:
+            stdout, _ = second.communicate(timeout=120)
+        finally:
+            if second.poll() is None:  # it started: the lock did not hold it back
+                second.kill()
+                second.wait()
         said = (tmp_path / "second.log").read_text()
         assert second.returncode == 2 and stdout == "", said
         blocked = run_gallery("process", source, "--out", out)
