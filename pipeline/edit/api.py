@@ -57,7 +57,7 @@ class Guard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return  # no websockets; lifespan is off
+            return  # the server runs without websockets and lifespan events
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         refusal = self._refusal(headers, scope.get("query_string", b"").decode("latin-1"))
 
@@ -78,8 +78,8 @@ class Guard:
         origin = headers.get("origin")
         if origin is not None and origin not in self.origins:
             return "requests from other sites are refused"
-        authorization = headers.get("authorization", "")
-        offered = authorization[len("Bearer ") :] if authorization.startswith("Bearer ") else ""
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        offered = credentials.strip() if scheme.lower() == "bearer" else ""
         offered = offered or next(iter(parse_qs(query).get("token", [])), "")
         if not secrets.compare_digest(offered.encode(), self.token.encode()):
             return "the token is missing or wrong: open the address `gallery edit` printed"

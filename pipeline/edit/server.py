@@ -96,6 +96,7 @@ def _server(app: object) -> uvicorn.Server:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            ws="none",
             proxy_headers=False,
             server_header=False,
         )

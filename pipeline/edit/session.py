@@ -25,7 +25,7 @@ from ..texts import ALT_LIMIT, CAPTIONS_FILE, FIELDS, MAX_TEXT, SKIP_KEY, lint_a
 from . import captions_file
 from .previews import SIZES, render_preview
 
-PREVIEWS_KEPT = {"thumbnail": 2048, "large": 16}  # renders kept in memory per size (~40 KB, ~400 KB each)
+PREVIEWS_KEPT = {"thumbnail": 1024, "large": 16}  # renders kept in memory per size (~40 KB, ~400 KB each)
 
 
 class NotFound(GalleryError):

@@ -27,7 +27,12 @@ async function request(method, path, body, keepalive = false) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(path, options);
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch {
+    throw new Error("the editor does not answer: is `gallery edit` still running?");
+  }
   const text = await response.text();
   let data = null;
   try {
