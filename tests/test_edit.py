@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import threading
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -375,6 +376,23 @@ def test_the_editor_holds_the_output_folder_and_ctrl_c_exits_0(tmp_path: Path) -
         assert editor.process.wait(timeout=60) == 0
         assert "Traceback" not in editor.stderr.read_text()
     assert run_gallery("process", source, "--out", out).returncode == 0, "the lock went with the editor"
+
+
+def test_the_address_opens_in_the_browser_unless_told_not_to(tmp_path: Path) -> None:
+    source = fixture_folder(tmp_path, "kodak-dc240.jpg")
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n', encoding="utf-8")
+    browser.chmod(0o755)
+    with editing(source, tmp_path / "out", browser=f"{browser} %s") as editor:
+        wait_for = time.monotonic() + 60
+        while not opened.exists() and time.monotonic() < wait_for:
+            time.sleep(0.1)
+        assert opened.read_text() == f"http://127.0.0.1:{editor.port}/?token={editor.token}"
+    opened.unlink()
+    with editing(source, tmp_path / "out2", "--no-browser", browser=f"{browser} %s") as editor:
+        editor.json("GET", "/api/photos")  # serving: a browser would have been started before this
+    assert not opened.exists()
 
 
 def test_sigterm_stops_it_cleanly_too(tmp_path: Path) -> None:

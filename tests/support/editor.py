@@ -82,26 +82,30 @@ def read_first_line(process: subprocess.Popen, timeout: float) -> str:
         return ""
 
 
-def start_editor(source: Path, out: Path, *args: str, log: Path, cwd: Path | None = None) -> subprocess.Popen:
-    """`gallery edit` started (in `cwd`, where relative paths are), its stderr going to `log`."""
+def start_editor(
+    source: Path, out: Path, *args: str, log: Path, cwd: Path | None = None, browser: str = ""
+) -> subprocess.Popen:
+    """`gallery edit` started (in `cwd`, where relative paths are), its stderr going to `log`; with
+    `--no-browser`, unless `browser` names the command to open the page with ($BROWSER)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "edit", str(source), "--out", str(out), "--no-browser", *args],
+        [sys.executable, "-m", "pipeline", "edit", str(source), "--out", str(out), *args]
+        + ([] if browser else ["--no-browser"]),
         stdout=subprocess.PIPE,
         stderr=log.open("w"),
         text=True,
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": str(REPO), "BROWSER": browser},
     )
 
 
 @contextmanager
-def editing(source: Path, out: Path, *args: str, cwd: Path | None = None) -> Iterator[Editor]:
+def editing(source: Path, out: Path, *args: str, cwd: Path | None = None, browser: str = "") -> Iterator[Editor]:
     """The real `gallery edit` on `source`, stopped with Ctrl-C (SIGINT) afterwards. With `cwd`,
     `source` and `out` may be relative to it (as a person types them)."""
     where = cwd or Path.cwd()
     stderr = (where / out).parent / f"{out.name}-editor.log"
     stderr.parent.mkdir(parents=True, exist_ok=True)
-    process = start_editor(source, out, *args, log=stderr, cwd=cwd)
+    process = start_editor(source, out, *args, log=stderr, cwd=cwd, browser=browser)
     try:
         line = read_first_line(process, timeout=180)
         match = URL.fullmatch(line.strip())
