@@ -19,12 +19,15 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFilter
 
-from .conftest import fixture_photo, require_tool
+from .conftest import fixture_photo, require_tool, unavailable
 from .support.editor import Editor, editing
 from .support.sites import node_package
 
-playwright = pytest.importorskip("playwright.sync_api", reason="the test extra installs playwright")
-expect = playwright.expect
+try:
+    from playwright.sync_api import Locator, Page, expect, sync_playwright
+except ImportError:  # the test extra installs it; without it the `page` fixture says so
+    Locator = Page = object  # type: ignore[assignment,misc]
+    expect = sync_playwright = None  # type: ignore[assignment]
 
 pytestmark = pytest.mark.tool
 CAPTIONS = """\
@@ -83,10 +86,12 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(editor: Editor) -> Iterator[object]:
+def page(editor: Editor) -> Iterator[Page]:
     """One Chromium page on the editor, at desktop size; CSP bypassed only so axe-core can be injected."""
     chromium = require_tool("chromium", "chromium")
-    with playwright.sync_playwright() as driver:
+    if sync_playwright is None:
+        unavailable("requires the Python package playwright (the test extra: pip install -e '.[test]')")
+    with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=chromium)
         context = browser.new_context(viewport={"width": WIDE[0], "height": WIDE[1]}, bypass_csp=True)
         tab = context.new_page()
@@ -112,15 +117,15 @@ def captions(editor: Editor) -> dict:
     return tomllib.loads((editor.source / "captions.toml").read_text(encoding="utf-8"))
 
 
-def card(page: object, name: str) -> object:
+def card(page: Page, name: str) -> Locator:
     return page.locator(f'#photos .photo[data-source="{name}"]')
 
 
-def names_in_page(page: object) -> list[str]:
+def names_in_page(page: Page) -> list[str]:
     return page.eval_on_selector_all("#photos .photo", "cards => cards.map(card => card.dataset.source)")
 
 
-def test_every_photo_is_shown_with_its_burst_flags_and_pick(page: object) -> None:
+def test_every_photo_is_shown_with_its_burst_flags_and_pick(page: Page) -> None:
     assert sorted(names_in_page(page)) == ["burst-1.jpg", "burst-2.jpg", "burst-3.jpg", "other.jpg"]
     page.wait_for_function(
         "() => [...document.querySelectorAll('.thumb')].every(img => img.complete && img.naturalWidth > 0)"
@@ -134,7 +139,7 @@ def test_every_photo_is_shown_with_its_burst_flags_and_pick(page: object) -> Non
     assert "the same alt text 'Trade mission' on 3 of 4 photos" in page.locator("#set-hints").inner_text()
 
 
-def test_alt_text_typed_with_the_keyboard_alone_reaches_captions_toml(page: object, editor: Editor) -> None:
+def test_alt_text_typed_with_the_keyboard_alone_reaches_captions_toml(page: Page, editor: Editor) -> None:
     first = names_in_page(page)[0]
     page.locator("body").focus()
     for _ in range(12):  # from the top of the page: skip link, Publish, the first photo's controls
@@ -162,7 +167,7 @@ def test_alt_text_typed_with_the_keyboard_alone_reaches_captions_toml(page: obje
     assert captions(editor)["retired.jpg"] == {"alt": "Kept as written"}
 
 
-def test_skip_is_a_checkbox_toggled_by_keyboard(page: object, editor: Editor) -> None:
+def test_skip_is_a_checkbox_toggled_by_keyboard(page: Page, editor: Editor) -> None:
     box = card(page, "burst-3.jpg").locator(".skip-box")
     box.focus()
     page.keyboard.press("Space")
@@ -170,7 +175,7 @@ def test_skip_is_a_checkbox_toggled_by_keyboard(page: object, editor: Editor) ->
     expect(card(page, "burst-3.jpg").locator(".number")).to_contain_text("Skipped")
 
 
-def test_photos_are_reordered_by_dragging_and_by_keyboard(page: object, editor: Editor) -> None:
+def test_photos_are_reordered_by_dragging_and_by_keyboard(page: Page, editor: Editor) -> None:
     before = names_in_page(page)
     moved = before[2]
     handle = card(page, moved).locator(".handle")
@@ -192,7 +197,7 @@ def test_photos_are_reordered_by_dragging_and_by_keyboard(page: object, editor: 
     assert "position 2 of 4" in page.locator("#announce").inner_text()
 
 
-def test_the_larger_view_opens_and_closes_by_keyboard(page: object) -> None:
+def test_the_larger_view_opens_and_closes_by_keyboard(page: Page) -> None:
     button = card(page, "other.jpg").locator(".enlarge")
     button.focus()
     page.keyboard.press("Enter")
@@ -204,7 +209,7 @@ def test_the_larger_view_opens_and_closes_by_keyboard(page: object) -> None:
     assert button.evaluate("el => el === document.activeElement"), "focus returns to the photo"
 
 
-def serious_violations(page: object) -> list[str]:
+def serious_violations(page: Page) -> list[str]:
     """axe-core's serious and critical findings on the page as it is now."""
     if not page.evaluate("typeof axe !== 'undefined'"):
         page.add_script_tag(path=str(node_package("axe-core") / "axe.min.js"))
@@ -217,7 +222,7 @@ def serious_violations(page: object) -> list[str]:
 
 @pytest.mark.parametrize("size", [WIDE, PHONE], ids=["1280x800", "390x844"])
 def test_no_serious_accessibility_problem_and_a_screenshot(
-    page: object, screenshots: Path, size: tuple, capsys: pytest.CaptureFixture
+    page: Page, screenshots: Path, size: tuple, capsys: pytest.CaptureFixture
 ) -> None:
     page.set_viewport_size({"width": size[0], "height": size[1]})
     page.evaluate("window.scrollTo(0, 0)")
@@ -233,7 +238,7 @@ def test_no_serious_accessibility_problem_and_a_screenshot(
     assert width <= size[0], f"the page scrolls sideways at {size[0]} px: {width} px wide"
 
 
-def test_publish_shows_the_block_and_the_post_change(page: object, editor: Editor) -> None:
+def test_publish_shows_the_block_and_the_post_change(page: Page, editor: Editor) -> None:
     page.set_viewport_size({"width": WIDE[0], "height": WIDE[1]})
     page.locator("#publish").click()
     page.locator("#result-summary").filter(has_text="Published 3 photos").wait_for(timeout=120_000)
