@@ -314,15 +314,9 @@ def edit_command(
     """
     from .edit import edit  # the web server's libraries load for this command only
 
+    source, config, say = invocation.source, invocation.config, invocation.say
     try:
-        edit(
-            invocation.source,
-            invocation.config,
-            port=port,
-            browser=not no_browser,
-            prune=invocation.prune,
-            say=invocation.say,
-        )
+        edit(source, config, port=port, browser=not no_browser, prune=invocation.prune, say=say)
     except GalleryError as error:
         fail(error)
 
