@@ -291,6 +291,46 @@ def preview_command(
     typer.echo(str(page))
 
 
+@command("edit")
+@with_options(process_options, without=("dry_run", "as_json"))
+def edit_command(
+    invocation: Invocation,
+    port: Annotated[
+        int,
+        typer.Option(
+            metavar="N", min=0, max=65535, show_default=False, help="Port on 127.0.0.1 (default: a free one)."
+        ),
+    ] = 0,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the page's address only; do not open a browser.")
+    ] = False,
+) -> None:
+    """Edit an event in a local web page: alt text, title and caption per photo, skip, order, publish.
+
+    Example:
+
+    \b
+        gallery edit ./photos --out site/assets/img --name 2024-06-23-trade-mission-japan \\
+            --post-file site/_posts/2024-06-23-trade-mission-japan.md
+
+    The first line on stdout is the page's address, http://127.0.0.1:PORT/?token=TOKEN, which opens
+    in the browser. Every photo is shown with its burst, review's flags and suggested picks; what
+    you type is saved to PHOTOS/captions.toml within a second (comments and hand-written entries are
+    kept); Publish runs `gallery process` with these options. The page listens on 127.0.0.1 only and
+    needs the token; the output folder is held for the editor until Ctrl-C stops it.
+    """
+    from .edit import edit  # the web server's libraries load for this command only
+
+    source, config, say = invocation.source, invocation.config, invocation.say
+    try:
+        edit(
+            source, config, port=port, browser=not no_browser, prune=invocation.prune, say=say,
+            settings=invocation.settings.json,
+        )  # fmt: skip
+    except GalleryError as error:
+        fail(error)
+
+
 @command("inspect")
 def inspect_command(
     paths: Annotated[

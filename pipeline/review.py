@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import curation
 from .config import Config
@@ -154,7 +155,7 @@ def table(reviewed: Review) -> str:
     )
 
 
-def as_json(reviewed: Review) -> dict[str, object]:
+def as_json(reviewed: Review) -> dict[str, Any]:
     return {
         "source": str(reviewed.plan.source),
         "photos": [

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Collection, Iterator
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,11 +141,11 @@ def prepare(
 
 
 @contextmanager
-def holding(target: Target, config: Config) -> Iterator[None]:
-    """The target folder, created, and its run lock for the whole run."""
+def holding(target: Target, config: Config, lock_held: bool = False) -> Iterator[None]:
+    """The target folder, created, and its run lock for the whole run (unless the caller holds it)."""
     try:
         target.folder.mkdir(parents=True, exist_ok=True)
-        with output_lock(target.folder, config.run.wait):
+        with nullcontext() if lock_held else output_lock(target.folder, config.run.wait):
             yield
     except OSError as error:
         # The run's own files (lock, record, manifest, post) or folders failing: nothing sensible can
@@ -163,6 +163,7 @@ def process(
     exclude: Collection[str] = (),
     keep_deleted: bool = False,
     publish: bool = True,
+    lock_held: bool = False,
     **overrides: Any,
 ) -> RunResult:
     """Process every photo in `source` into `config.output.dir`; return per-photo results.
@@ -174,6 +175,9 @@ def process(
     mode's files still being written); `keep_deleted` keeps photos of the last run whose source is
     gone, with their outputs, while those are still there. With `publish=False` (review, preview)
     the run writes into its private folder (`private_folder`) and no manifest or post.
+    `lock_held` says the caller already holds the target folder's lock (`gallery edit` keeps the
+    output folder's for its lifetime): a second flock of the same file from this process would
+    refuse the run.
     Raises GalleryError subclasses for what stops the whole run; a photo's failure is in the result.
     """
     started = time.perf_counter()
@@ -185,7 +189,7 @@ def process(
         # Nothing to publish: no folder, lock or empty manifest is left behind for it.
         return RunResult((), (), (), 0, 0, time.perf_counter() - started, "", set_aside=found.set_aside)
     show = not config.run.quiet and (sys.stderr.isatty() if progress is None else progress)
-    with holding(target, config):
+    with holding(target, config, lock_held):
         run = prepare(source, config, target, exclude=exclude, keep_deleted=keep_deleted, found=found, mark=mark)
         return execute(run, executor=executor, prune=prune, progress=show, started=started)
 
