@@ -59,7 +59,7 @@ class MarkupSettings:
     background: Literal["", "color", "placeholder"] = ""
     # Extra attributes of every <img> (html and grid styles), name -> value ("" = no value); in TOML,
     # a table: `img_attributes = { "eleventy:ignore" = "" }`.
-    img_attributes: tuple[tuple[str, str], ...] = ()
+    img_attributes: tuple[tuple[str, str], ...] = field(default=(), metadata={"example": {"eleventy:ignore": ""}})
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ there instead of rendering again.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import time
 from collections.abc import Collection, Iterator
@@ -127,7 +128,7 @@ def prepare(
     written. Outputs another gallery folder holds are taken from there, unless `run.force`."""
     check_folders(source, config)
     state = load_state(target.folder) if target.folder.is_dir() else State()
-    others = [] if config.run.force else [(load_state(p), p) for p in target.elsewhere if p.is_dir()]
+    others = [] if config.run.force else [(load_state(p), p) for p in target.elsewhere if _readable(p)]
     if config.run.force:
         state = State(published=state.published)
     owner = state if target.publish else next((s for s, p in others if p == target.published), State())
@@ -138,6 +139,14 @@ def prepare(
         state.adopt(photo.content_hash, [other for other, _ in others])
     located = {p.photo.content_hash: state.locate(p, target.folder, others) for p in plan.photos}
     return Run(source, config, target, state, others, plan, located, mark)
+
+
+def _readable(folder: Path) -> bool:
+    """A folder of gallery's that this run may take outputs from: one it cannot read is passed by."""
+    try:
+        return folder.is_dir() and os.access(folder, os.R_OK | os.X_OK)
+    except OSError:
+        return False
 
 
 @contextmanager

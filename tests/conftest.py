@@ -110,6 +110,11 @@ def run_gallery(*args: str | Path, cwd: Path | None = None, timeout: float = 300
     )
 
 
+def said(stderr: str) -> list[str]:
+    """What a command said on stderr, without the `settings: ...` line every run starts with."""
+    return [line for line in stderr.splitlines() if not line.startswith("settings: ")]
+
+
 def image_difference(a: Image.Image, b: Image.Image, size: tuple[int, int] = (64, 64)) -> float:
     """Mean absolute difference (0-255) of two images scaled to a small common size."""
     a = a.convert("RGB").resize(size, Image.Resampling.BOX)

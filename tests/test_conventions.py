@@ -16,7 +16,7 @@ from PIL import Image
 
 from pipeline.names import output_url
 
-from .conftest import REPO, fixture_folder, fixture_photo, run_gallery
+from .conftest import REPO, fixture_folder, fixture_photo, run_gallery, said
 
 COMMANDS = ("process", "watch", "captions", "preview", "edit", "inspect", "audit")
 
@@ -187,8 +187,8 @@ def test_an_unexpected_error_is_one_line_with_a_hint(tmp_path: Path) -> None:
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=False)
     assert completed.returncode == 3
-    said = [line for line in completed.stderr.strip().splitlines() if not line.startswith("settings: ")]
-    assert "Traceback" not in completed.stderr and len(said) == 1, completed.stderr
+    lines = said(completed.stderr.strip())
+    assert "Traceback" not in completed.stderr and len(lines) == 1, completed.stderr
     assert "RuntimeError: boom" in completed.stderr and "report" in completed.stderr and str(source) in completed.stderr
 
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.config import MAX_CREDIT_BYTES, MAX_WATERMARK_TEXT
 
-from .conftest import fixture_photo
+from .conftest import fixture_photo, said
 
 ARTIST = 0x013B
 
@@ -68,7 +68,8 @@ REFUSED_SETTINGS = {
 
 def assert_refused_before_the_run(work: Path, code: int, stderr: str, named: str) -> None:
     assert code == 2, stderr
-    assert len(stderr.splitlines()) == 1 and stderr.startswith("gallery: ") and named in stderr, stderr
+    lines = said(stderr)
+    assert len(lines) == 1 and lines[0].startswith("gallery: ") and named in stderr, stderr
     assert not (work / "out").exists(), "refused before the run: nothing created or locked"
 
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 
-from .conftest import fixture_photo
+from .conftest import fixture_photo, said
 
 NAME = "trip"
 VICTIM = b"# someone else's file\n"  # valid TOML too: captions.toml reads it before writing
@@ -115,7 +115,7 @@ def test_a_post_linked_outside_the_site_and_the_working_folder_is_refused(work: 
                            "--post-file", "post.md")  # fmt: skip
     assert code == 2, stderr
     assert elsewhere.read_bytes() == VICTIM
-    assert len(stderr.splitlines()) == 1 and "symbolic link" in stderr and str(elsewhere) in stderr, stderr
+    assert len(said(stderr)) == 1 and "symbolic link" in stderr and str(elsewhere) in stderr, stderr
     assert not (work / "out").exists(), "refused before the run: nothing created or locked"
 
 

@@ -21,7 +21,7 @@ from pipeline import render, watermark
 from pipeline.config import MAX_WATERMARK_TEXT, Config
 from pipeline.model import SourcePhoto
 
-from .conftest import fixture_photo, run_gallery
+from .conftest import fixture_photo, run_gallery, said
 
 MARK_SIZE = 0.2  # the default watermark.size
 WIDEST = 2048  # the default image.max_edge: the widest output, so the widest mark is 410 px
@@ -96,5 +96,5 @@ def test_audit_skips_a_fifo_with_a_reason(tmp_path: Path) -> None:
     Image.new("RGB", (32, 24), "teal").save(site / "clean.jpg")  # no metadata at all
     completed = no_hang("audit", site)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert completed.stderr.splitlines() == [f"{site / 'photo.jpg'}: a FIFO, not a regular file: skipped",
+    assert said(completed.stderr) == [f"{site / 'photo.jpg'}: a FIFO, not a regular file: skipped",
                                              "1 images checked, 0 leaking"]  # fmt: skip

@@ -25,7 +25,7 @@ from PIL import Image
 
 from pipeline.lock import HOLDER_FILE, LOCK_FILE
 
-from .conftest import FIXTURES, REPO, require_tool, run_gallery, unavailable
+from .conftest import FIXTURES, REPO, require_tool, run_gallery, said, unavailable
 
 PHOTOS = sorted((FIXTURES / "orientation").glob("*.jpg"))  # 12 distinct real photos, ~350 KB each
 FEW = 3
@@ -324,8 +324,8 @@ def test_read_only_output_folder_gives_a_clear_error(few_photos: Path, tmp_path:
             completed = run_gallery("process", few_photos, "--out", out, "--name", "k")
             assert completed.returncode == 2, completed.stderr
             assert "Traceback" not in completed.stderr
-            said = completed.stderr.removeprefix("settings: built-in defaults\n")
-            assert said.startswith("gallery: ") and "Read-only file system" in completed.stderr
+            lines = said(completed.stderr)
+            assert lines[0].startswith("gallery: ") and "Read-only file system" in completed.stderr
             assert str(out) in completed.stderr
     assert _hashes(few_photos) == before
 
@@ -358,8 +358,8 @@ def test_output_folder_without_write_permission_gives_a_clear_error() -> None:
                 check=False,
             )
             assert completed.returncode == 2, completed.stderr
-            said = completed.stderr.removeprefix("settings: built-in defaults\n")
-            assert said.startswith("gallery: cannot use ") and "Permission denied" in completed.stderr
+            lines = said(completed.stderr)
+            assert lines[0].startswith("gallery: cannot use ") and "Permission denied" in completed.stderr
             assert "Traceback" not in completed.stderr
         assert not list(locked.iterdir())
         assert _hashes(photos) == before

@@ -192,7 +192,7 @@ def test_img_attributes_from_a_settings_file(tmp_path: Path) -> None:
         ({'x"y': ""}, "is not an attribute name"),
         ({"data-x": "two\nlines"}, "must be one line of text"),
         ({"data-x": 1}, "must be one line of text"),
-        (["eleventy:ignore"], "must be a table of attribute names and values"),
+        (["eleventy:ignore"], 'should be a table such as { "eleventy:ignore" = "" }'),
     ],
 )
 def test_img_attributes_are_checked(value: object, message: str) -> None:

@@ -21,7 +21,7 @@ from pipeline.config import Config
 from pipeline.dry_run import forecast
 from pipeline.errors import ConfigError
 
-from .conftest import REPO, fixture_folder, run_gallery
+from .conftest import REPO, fixture_folder, run_gallery, said
 
 TITLE = "Trade mission to Japan"
 
@@ -172,7 +172,7 @@ def test_a_wrong_template_stops_before_the_run_naming_the_setting(
         settings.write_text(f"[text]\nalt = {texts.toml_string(template)}\n", encoding="utf-8")
         completed = run_gallery("process", folder, "--out", out, "--config", settings)
     assert completed.returncode == 2, completed.stderr
-    errors = [line for line in completed.stderr.splitlines() if not line.startswith("settings:")]
+    errors = said(completed.stderr)
     assert len(errors) == 1, completed.stderr
     assert setting in errors[0] and template in errors[0] and "Traceback" not in completed.stderr
     assert not out.exists()

@@ -137,10 +137,18 @@ def image_files(folder: Path) -> set[str]:
 
 
 def bookkeeping_published(public: Path, out_dir: Path) -> list[str]:
-    """Files of a built site that are files of gallery's output folder but not images: its record or
-    lock under whatever name they have, published (they give away local paths, cameras, serials)."""
-    names = {path.name for path in out_dir.iterdir() if path.is_file()} - image_files(out_dir)
-    return sorted(path for path in built_files(public) if Path(path).name in names)
+    """Files of a built site that are files of gallery's output folder but neither images nor the
+    manifest (which is made to be published): its record or lock under whatever name they have,
+    published (they give away local paths, cameras, serials)."""
+    names = {path.name for path in out_dir.iterdir() if path.is_file() and not _is_manifest(path)}
+    return sorted(path for path in built_files(public) if Path(path).name in names - image_files(out_dir))
+
+
+def _is_manifest(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("generator") == "gallery"
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return False
 
 
 def built_files(public: Path) -> set[str]:
