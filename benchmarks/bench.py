@@ -156,9 +156,11 @@ def tool_commands(args: argparse.Namespace, jobs: int) -> dict[str, tuple[list[s
     }
     if args.levers:
         # The same run with rendering on threads instead of processes (Pillow releases the GIL in
-        # decode, resize and encode): the executor choice in pipeline/pool.py rests on this pair.
-        threads = "import concurrent.futures as f, pipeline.pool as p; p.ProcessPoolExecutor = f.ThreadPoolExecutor; "
-        threads += "from pipeline.cli import app; app()"
+        # decode, resize and encode): the executor choice in pipeline/image/pool.py rests on this pair.
+        threads = (
+            "import concurrent.futures as f, pipeline.image.pool as p; p.ProcessPoolExecutor = f.ThreadPoolExecutor; "
+        )
+        threads += "from pipeline.cli.app import app; app()"
         tools["gallery-threads"] = ([sys.executable, "-c", threads, *tools["gallery"][0][3:]], env)
     if args.sharp:
         node = shutil.which("node")

@@ -1,4 +1,4 @@
-"""Evidence for pipeline/curation.py's thresholds, measured on the shared corpus of real photos.
+"""Evidence for curation's thresholds (image/scores.py, commands/curation.py), measured on the shared corpus.
 
     python benchmarks/curation_fpr.py [CORPUS]   (default: ../shared/corpus beside the repository)
 
@@ -28,7 +28,8 @@ from pathlib import Path
 import pillow_heif
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from pipeline import curation  # the editable install of this repository
+from pipeline.commands import curation
+from pipeline.image.scores import analyse
 
 WIDTH = 320
 DIAGONAL = ImageFilter.Kernel((5, 5), [1 if i % 6 == 0 else 0 for i in range(25)], scale=5)
@@ -124,7 +125,7 @@ def main() -> None:
         thumb = thumbnail(full)
         decode_ms.append((time.perf_counter() - started) * 1000)
         started, cpu = time.perf_counter(), time.process_time()
-        a = curation.analyse(thumb)
+        a = analyse(thumb)
         analyse_ms.append((time.perf_counter() - started) * 1000)
         analyse_cpu.append((time.process_time() - cpu) * 1000)
         shot = curation.Shot(name, None, a)
@@ -140,11 +141,11 @@ def main() -> None:
             main = at_main_size(path)
             with Image.open(path) as header:
                 pixels = header.width * header.height
-            blurred = curation.analyse(thumbnail(main.filter(ImageFilter.GaussianBlur(4 * max(main.size) / MAIN_EDGE))))
+            blurred = analyse(thumbnail(main.filter(ImageFilter.GaussianBlur(4 * max(main.size) / MAIN_EDGE))))
             copies = {}
             for kind, (edge, quality) in COPIES.items():
                 copied = copy_of(main, edge, quality)
-                copies[kind] = (copied.width * copied.height, curation.analyse(thumbnail(copied)))
+                copies[kind] = (copied.width * copied.height, analyse(thumbnail(copied)))
             at_main[name] = (pixels, blurred, copies)
 
     n = len(photos)
@@ -173,7 +174,7 @@ def main() -> None:
         absolute = in_burst = 0
         ratios = []
         for _, thumb, a in photos.values():
-            blurred = curation.analyse(blur(thumb))
+            blurred = analyse(blur(thumb))
             absolute += blurred.sharpness < curation.BLURRY_BELOW
             in_burst += "blurry" in burst_flags(a, blurred)
             ratios.append(blurred.sharpness / a.sharpness)
@@ -181,7 +182,7 @@ def main() -> None:
             f"  {kind:16s} absolute {rate(absolute, n):16s} burst {rate(in_burst, n):16s} max ratio {max(ratios):.2f}"
         )
     full_blur = [
-        curation.analyse(thumbnail(full.filter(ImageFilter.GaussianBlur(3 * full.width / 960))))
+        analyse(thumbnail(full.filter(ImageFilter.GaussianBlur(3 * full.width / 960))))
         for full, _, _ in photos.values()
     ]
     caught = sum(b.sharpness < curation.BLURRY_BELOW for b in full_blur)
@@ -202,14 +203,13 @@ def main() -> None:
     )
     for factor in (0.5, 0.73, 1.37):
         wrong = sum(
-            "blurry" in burst_flags(a, curation.analyse(ImageEnhance.Brightness(t).enhance(factor)))
+            "blurry" in burst_flags(a, analyse(ImageEnhance.Brightness(t).enhance(factor)))
             for _, t, a in photos.values()
         )
         print(f"  exposure step x{factor} of a sharp frame, false 'blurry' in a burst: {rate(wrong, n)}")
     for verdict, factor in (("dark", 0.5), ("dark", 0.4), ("bright", 1.5), ("bright", 1.8)):
         hits = sum(
-            curation.analyse(ImageEnhance.Brightness(t).enhance(factor)).exposure == verdict
-            for _, t, _ in photos.values()
+            analyse(ImageEnhance.Brightness(t).enhance(factor)).exposure == verdict for _, t, _ in photos.values()
         )
         print(f"  brightness x{factor} -> '{verdict}': {rate(hits, n)}")
 
@@ -226,7 +226,7 @@ def main() -> None:
         "crop 5%": lambda f: f.crop((f.width // 20, f.height // 20, f.width * 19 // 20, f.height * 19 // 20)),
     }
     for kind, frame in frames.items():
-        dists = [curation.distance(curation.analyse(thumbnail(frame(full))), a) for full, _, a in photos.values()]
+        dists = [curation.distance(analyse(thumbnail(frame(full))), a) for full, _, a in photos.values()]
         print(
             f"  same photo, {kind:10s}: max {max(dists)}, median {statistics.median(dists)}, "
             f"grouped {rate(sum(d <= curation.MAX_DISTANCE for d in dists), n)}"
@@ -237,7 +237,7 @@ def main() -> None:
         f"within it: {sum(d <= curation.MAX_UNTIMED_DISTANCE for d, _, _ in pairs)}"
     )
     for kind, frame in frames.items():
-        dists = [curation.distance(curation.analyse(thumbnail(frame(full))), a) for full, _, a in photos.values()]
+        dists = [curation.distance(analyse(thumbnail(frame(full))), a) for full, _, a in photos.values()]
         grouped = sum(d <= curation.MAX_UNTIMED_DISTANCE for d in dists)
         print(f"  same photo, {kind:10s}: untimed grouped {rate(grouped, n)}")
     big = {name for name in at_main if max(photos[name][0].size) >= 2 * WIDTH}  # scored at 320 px from more

@@ -7,7 +7,8 @@ print(result.markup)
 
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, load_config
+from .config.load import load_config
+from .config.sections import Config
 from .errors import ConfigError, GalleryError, LockedError, OutputError, PhotoError
 from .model import OutputFile, PhotoResult, Problem, RunResult
 

@@ -1,5 +1,5 @@
 """`python -m pipeline` runs the `gallery` command."""
 
-from .cli import main
+from .cli.app import main
 
 main()

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import markup
-from .config import Config
+from .config.sections import Config
 from .errors import PostError
-from .manifest import manifest_path
 from .model import OutputFile, PhotoResult, Plan
 from .plan import photo_result
-from .post import post_date, update_post
+from .publish import markup
+from .publish.manifest import manifest_path
+from .publish.post import post_date, update_post
 from .run import Run, Target, preflight, prepare
 
 

@@ -27,22 +27,26 @@ from typing import Any
 
 import platformdirs
 
-from . import markup, pool, render, sites
-from .cache import Located, Placed, PublishedSet, State, journal_rendered, load_state, save_state
-from .commit import commit, place, release
-from .config import Config
+from .config.sections import Config
 from .errors import ConfigError, OutputError
 from .files import remove_stale_temp_files
-from .ingest import Found, find_candidates, folder_of_photos
-from .lock import output_lock
-from .manifest import build_manifest, manifest_path, write_manifest
+from .image import pool, render
+from .image.ingest import Found, find_candidates, folder_of_photos
+from .image.render import RenderJob, RenderResult
+from .image.watermark import Mark
 from .model import OutputFile, PhotoPlan, PhotoResult, Plan, Problem, RunResult
 from .names import slugify
 from .plan import make_plan, number_photos, photo_result
-from .post import check_post_file, write_post
-from .render import RenderJob, RenderResult
-from .texts import alt_problems, load_captions
-from .watermark import Mark
+from .publish import markup
+from .publish.manifest import build_manifest, manifest_path, write_manifest
+from .publish.post import check_post_file, write_post
+from .record.commit import commit, place, release
+from .record.journal import journal_rendered
+from .record.lock import output_lock
+from .record.state import Located, Placed, PublishedSet, State, load_state, save_state
+from .sites import presets
+from .text.captions_file import load_captions
+from .text.lint import alt_problems
 
 STDOUT = "-"  # output.manifest = "-": the caller prints the manifest instead of a file being written
 
@@ -358,9 +362,9 @@ def _write_texts(run: Run, results: list[PhotoResult], block: str) -> tuple[str,
 def _install_templates(config: Config) -> list[Problem]:
     """The templates the markup needs in the site (Hugo's shortcode), written once, never over
     the site's own; said as a warning, since it changes the site."""
-    site = sites.choose(config.output.site, Path(config.output.post_file or config.output.dir))
+    site = presets.choose(config.output.site, Path(config.output.post_file or config.output.dir))
     try:
-        written = sites.install_templates(site, config.markup.style)
+        written = presets.install_templates(site, config.markup.style)
     except OSError as error:
         return [Problem(Path(config.output.post_file or config.output.dir), f"template not written: {error}")]
     return [Problem(path, "written: gallery's Hugo shortcode, which the block calls") for path in written]

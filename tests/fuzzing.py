@@ -157,7 +157,7 @@ def write_seeds(folder: Path) -> list[Path]:
 
 
 def fuzz_config():
-    from pipeline.config import Config
+    from pipeline.config.sections import Config
 
     return Config().with_overrides(
         image__max_edge=128,
@@ -175,8 +175,9 @@ def check_one(path: Path, out_dir: Path) -> tuple[str, str]:
     "escaped" (an exception the pipeline's error handling would not catch) or "invalid" (an output
     that is missing, does not decode or is not what was planned).
     """
-    from pipeline import ingest, plan, render
+    from pipeline import plan
     from pipeline.errors import PhotoError
+    from pipeline.image import ingest, render
     from pipeline.model import Candidate
 
     config = fuzz_config()
@@ -247,8 +248,6 @@ def check_outputs(result, specs, out_dir: Path) -> list[str]:
 
 def _child(folder: Path, patch: str | None) -> None:
     """Say `ready`, then `start NAME` / `judged NAME OUTCOME DETAIL` per file, then `end COUNT`."""
-    import pipeline.ingest
-    import pipeline.render  # noqa: F401  (imported before `ready`, so the per-input bound is fair)
 
     if patch:
         module, _, function = patch.partition(":")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import pipeline
-from pipeline.config import Config
+from pipeline.config.sections import Config
 from pipeline.model import OutputFile
 
 from .conftest import fixture_photo

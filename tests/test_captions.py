@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 import pipeline
-from pipeline import texts
-from pipeline.config import ConfigError
+from pipeline.config.sections import ConfigError
 from pipeline.model import Captions, PhotoText
+from pipeline.text import captions_file, clean, lint
 
 from .conftest import fixture_photo, require_tool, run_gallery
 
@@ -100,7 +100,7 @@ def test_untrusted_embedded_text_is_cleaned(tmp_path: Path) -> None:
     _exiftool_write(folder / "kodak-dc240.jpg", f"-EXIF:ImageDescription={nasty}")
     (photo,) = _run(folder, tmp_path).photos
     assert photo.alt.startswith("Dog on a rug x")
-    assert len(photo.alt) <= texts.MAX_TEXT
+    assert len(photo.alt) <= clean.MAX_TEXT
     assert not any(ord(ch) < 32 or ch == "\u202e" for ch in photo.alt)
     assert "\n" not in photo.markdown
 
@@ -140,13 +140,13 @@ def test_malformed_captions_file_names_file_and_line(tmp_path: Path) -> None:
     assert completed.stdout == ""
     captions.write_text('["kodak-dc240.jpg"]\nalt = "fine"\nalt_text = "typo"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"line 1: unknown key 'alt_text'"):
-        texts.load_captions(folder)
+        captions_file.load_captions(folder)
     captions.write_text("[kodak-dc240.jpg]\nalt = 'unquoted name'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r'line 1: put file names in quotes: \["kodak-dc240.jpg"\]'):
-        texts.load_captions(folder)
+        captions_file.load_captions(folder)
     captions.write_text('\n\n["kodak-dc240.jpg"]\nalt = 3\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"line 3: .* alt must be text"):
-        texts.load_captions(folder)
+        captions_file.load_captions(folder)
 
 
 def test_captions_command_writes_then_merges(tmp_path: Path) -> None:
@@ -225,22 +225,22 @@ def test_library_reports_lint_apart_from_warnings(tmp_path: Path) -> None:
 
 def test_lint_rules() -> None:
     problems = dict(
-        texts.lint_alt(
+        lint.lint_alt(
             [("IMG_0001.JPG", "IMG_0001"), ("b.jpg", "DSC01234.JPG"), ("c.jpg", "A dog"), ("d.jpg", "P1010001")]
         )
     )
     assert set(problems) == {"IMG_0001.JPG", "b.jpg", "d.jpg"}
-    assert texts.lint_alt([("a.jpg", "Delegates at the Osaka expo, 2024"), ("b.jpg", "Signing in Tokyo")]) == []
-    assert texts.lint_alt([("a.jpg", "Room 101"), ("b.jpg", "Gate 3")]) == []
+    assert lint.lint_alt([("a.jpg", "Delegates at the Osaka expo, 2024"), ("b.jpg", "Signing in Tokyo")]) == []
+    assert lint.lint_alt([("a.jpg", "Room 101"), ("b.jpg", "Gate 3")]) == []
 
 
 def test_clean_text_and_toml_round_trip() -> None:
     tricky = 'quote " backslash \\ tab\t newline\n del\x7f é 会'
-    assert tomllib.loads(f"key = {texts.toml_string(tricky)}")["key"] == tricky
-    assert texts.clean_text(b"caf\xc3\xa9") == "café"
-    assert texts.clean_text(b"caf\xe9") == "café"  # not UTF-8: read as Latin-1
-    assert texts.clean_text("a\x00b\u200bc") == "a b c"
-    assert texts.clean_text(12) == ""
+    assert tomllib.loads(f"key = {captions_file.toml_string(tricky)}")["key"] == tricky
+    assert clean.clean_text(b"caf\xc3\xa9") == "café"
+    assert clean.clean_text(b"caf\xe9") == "café"  # not UTF-8: read as Latin-1
+    assert clean.clean_text("a\x00b\u200bc") == "a b c"
+    assert clean.clean_text(12) == ""
 
 
 def test_heic_header_pass_reads_no_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -330,7 +330,7 @@ def test_match_captions_rules(tmp_path: Path) -> None:
         order=("C.JPG", "b.JPG", "missing.jpg"),
     )
     photos = {"a.jpg", "A.jpg", "b.jpg", "c.jpg", "C.jpg", "d.jpg", "e.jpg"}
-    matched = texts.match_captions(written, tmp_path, photos, {"broken.jpg", "captions.toml"})
+    matched = captions_file.match_captions(written, tmp_path, photos, {"broken.jpg", "captions.toml"})
     assert matched.texts == {
         "a.jpg": PhotoText("exact"),
         "A.jpg": PhotoText("exact too"),

@@ -62,7 +62,7 @@ def test_distribution_name_is_not_taken_by_another_project() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     # `gallery` (2009) and `pipeline` are other projects on the package index.
     assert project["name"] not in ("gallery", "pipeline")
-    assert project["scripts"]["gallery"] == "pipeline.cli:main"
+    assert project["scripts"]["gallery"] == "pipeline.cli.app:main"
 
 
 # ---- dry runs ---------------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_quiet_prints_only_errors_and_verbose_a_line_per_photo(tmp_path: Path) -
 def test_an_unexpected_error_is_one_line_with_a_hint(tmp_path: Path) -> None:
     source = fixture_folder(tmp_path, "kodak-dc240.jpg")
     script = (
-        "import sys, pipeline.cli as cli\n"
+        "import sys, pipeline.cli.app as cli\n"
         "def broken(*a, **k): raise RuntimeError('boom')\n"
         "cli.process = broken\n"
         f"sys.argv = ['gallery', 'process', {str(source)!r}, '--out', {str(tmp_path / 'out')!r}]\n"
@@ -234,7 +234,7 @@ def test_the_cli_runs_without_fcntl(tmp_path: Path) -> None:
     source = fixture_folder(tmp_path, "kodak-dc240.jpg")
     script = (
         "import sys\nsys.modules['fcntl'] = None\n"
-        "import pipeline.cli as cli\n"
+        "import pipeline.cli.app as cli\n"
         f"sys.argv = ['gallery', 'process', {str(source)!r}, '--out', {str(tmp_path / 'out')!r}, '--name', 's']\n"
         "cli.main()\n"
     )

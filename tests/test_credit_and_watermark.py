@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 import pipeline
-from pipeline.config import ConfigError, load_config
+from pipeline.config.load import load_config
+from pipeline.config.sections import ConfigError
 
 from .conftest import fixture_folder, image_difference, run_gallery
 

@@ -17,7 +17,7 @@ from functools import cache
 import pytest
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from pipeline.curation import (
+from pipeline.commands.curation import (
     BLURRY_BELOW,
     MAX_DISTANCE,
     MAX_UNTIMED_DISTANCE,
@@ -26,11 +26,11 @@ from pipeline.curation import (
     Analysis,
     Group,
     Shot,
-    analyse,
     distance,
     flags,
     group,
 )
+from pipeline.image.scores import analyse
 from tests.conftest import fixture_photo
 
 T0 = datetime(2024, 6, 1, 18, 30)

@@ -177,7 +177,7 @@ def test_readme_links_every_docs_page():
 def cli_commands() -> dict:
     import typer
 
-    from pipeline.cli import app
+    from pipeline.cli.app import app
 
     return dict(typer.main.get_command(app).commands)
 
@@ -212,7 +212,7 @@ def test_every_command_and_option_is_in_usage():
 
 
 def config_sections() -> dict[str, list[str]]:
-    from pipeline.config import Config
+    from pipeline.config.sections import Config
 
     config = Config()
     return {

@@ -18,8 +18,11 @@ import pytest
 from PIL import Image
 
 import pipeline
-from pipeline import exif_policy, formats, markup
-from pipeline.config import MARKUP_STYLES, METADATA_POLICIES, ConfigError, load_config
+from pipeline import formats
+from pipeline.config.load import load_config
+from pipeline.config.sections import MARKUP_STYLES, METADATA_POLICIES, ConfigError
+from pipeline.image import exif_policy
+from pipeline.publish import markup
 
 from .conftest import fixture_photo, run_gallery, unavailable
 

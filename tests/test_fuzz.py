@@ -43,7 +43,7 @@ def _victim(path: Path) -> bool:
 
 
 def _wrap_render(fault) -> None:
-    from pipeline import render
+    from pipeline.image import render
 
     real = render.render
 
@@ -75,7 +75,7 @@ def render_raises() -> None:
 
 
 def inspect_raises() -> None:
-    from pipeline import ingest
+    from pipeline.image import ingest
 
     real = ingest.inspect_source
 

@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.config import MAX_CREDIT_BYTES, MAX_WATERMARK_TEXT
+from pipeline.cli.app import app
+from pipeline.config.sections import MAX_CREDIT_BYTES, MAX_WATERMARK_TEXT
 
 from .conftest import fixture_photo, said
 

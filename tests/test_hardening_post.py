@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.errors import PostError
-from pipeline.post import update_post
+from pipeline.publish.post import update_post
 
 from .conftest import fixture_photo
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline import render, watermark
-from pipeline.config import MAX_WATERMARK_TEXT, Config
+from pipeline.config.sections import MAX_WATERMARK_TEXT, Config
+from pipeline.image import render, watermark
 from pipeline.model import SourcePhoto
 
 from .conftest import fixture_photo, run_gallery, said

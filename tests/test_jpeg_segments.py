@@ -1,4 +1,4 @@
-"""Lossless JPEG metadata rewrite (pipeline.jpeg_segments), checked with independent readers.
+"""Lossless JPEG metadata rewrite (pipeline.image.jpeg_segments), checked with independent readers.
 
 Pillow (libjpeg) decodes the rewrites: pixels must be identical to the source's. exiftool reads their
 metadata: nothing but what was given. Fuzzing holds the contract the caller relies on: ValueError
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from pipeline.jpeg_segments import ICC_CHUNK, _walk, describe, rewrite
+from pipeline.image.jpeg_segments import ICC_CHUNK, _walk, describe, rewrite
 from tests.conftest import FIXTURES, require_tool
 
 REFUSED = {"junk_jpeg_header.jpg": "no marker", "truncated_jpeg.jpg": "no EOI", "heic_hdlr_box.jpg": "no SOI"}

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import pipeline
-from pipeline import markup
-from pipeline.config import ConfigError
+from pipeline.config.sections import ConfigError
+from pipeline.publish import markup
 
 from .conftest import FIXTURES, run_gallery
 from .support.rendered import read_html

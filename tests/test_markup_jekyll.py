@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 
 import pipeline
-from pipeline import markup
-from pipeline.config import MARKUP_STYLES
-from pipeline.post import update_post
+from pipeline.config.sections import MARKUP_STYLES
+from pipeline.publish import markup
+from pipeline.publish.post import update_post
 
 from .conftest import fixture_photo, require_tool, run_gallery
 from .support.rendered import Element, Page, read_html

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import markup
-from pipeline.config import MARKUP_STYLES, Config
+from pipeline.config.sections import MARKUP_STYLES, Config
 from pipeline.model import OutputFile, PhotoResult
+from pipeline.publish import markup
 
 from .conftest import require_tool
 from .support.rendered import JekyllRenderer, Page, read_html

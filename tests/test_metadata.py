@@ -15,7 +15,8 @@ import pytest
 from PIL import Image, ImageChops, ImageOps
 
 import pipeline
-from pipeline.config import ConfigError, load_config
+from pipeline.config.load import load_config
+from pipeline.config.sections import ConfigError
 
 from .conftest import FIXTURES, image_difference, require_tool, run_gallery
 

@@ -119,7 +119,7 @@ def test_wheel_holds_the_package_with_all_its_data_and_nothing_else(dist: Dist) 
         names = set(wheel.namelist())
     package = {name for name in names if not name.startswith(f"event_gallery-{VERSION}.dist-info/")}
     assert package == _source_files("pipeline")
-    assert "pipeline/site_files/hugo/layouts/shortcodes/gallery.html" in package
+    assert "pipeline/sites/site_files/hugo/layouts/shortcodes/gallery.html" in package
 
 
 def test_sdist_is_the_whole_source_release(dist: Dist) -> None:
@@ -179,4 +179,6 @@ def test_wheel_installs_and_runs_in_a_fresh_virtual_environment(dist: Dist, tmp_
     assert hugo.returncode == 0, _said(hugo)
     shortcode = site / "layouts" / "shortcodes" / "gallery.html"
     assert shortcode.is_file(), f"no shortcode written into the Hugo site: {_said(hugo)}"
-    assert shortcode.read_bytes() == (REPO / "pipeline/site_files/hugo/layouts/shortcodes/gallery.html").read_bytes()
+    assert (
+        shortcode.read_bytes() == (REPO / "pipeline/sites/site_files/hugo/layouts/shortcodes/gallery.html").read_bytes()
+    )

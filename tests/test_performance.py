@@ -20,8 +20,8 @@ import pytest
 from PIL import Image, ImageFile
 
 import pipeline
-from pipeline import ingest, render
-from pipeline.config import load_config
+from pipeline.config.load import load_config
+from pipeline.image import ingest, render
 
 from .conftest import FIXTURES, REPO, run_gallery
 

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 import pipeline
-from pipeline.config import Config, ConfigError, load_config
+from pipeline.config.load import load_config
+from pipeline.config.sections import Config, ConfigError
 from pipeline.names import output_stem
 
 from .conftest import FIXTURES, REPO, image_difference, run_gallery

@@ -17,9 +17,9 @@ import pytest
 from PIL import Image
 
 import pipeline
-from pipeline import cache
-from pipeline.manifest import MANIFEST_VERSION
-from pipeline.post import POST_END, POST_START
+from pipeline.publish.manifest import MANIFEST_VERSION
+from pipeline.publish.post import POST_END, POST_START
+from pipeline.record.state import load_state, save_state
 
 from .conftest import REPO, fixture_photo, require_tool, run_gallery
 from .support.sites import image_files
@@ -143,13 +143,13 @@ def test_placeholders_survive_cached_runs_and_old_state(tmp_path: Path) -> None:
     (cached,) = pipeline.process(folder, output__dir=str(out)).photos
     assert not cached.rendered and (cached.color, cached.placeholder) == (photo.color, photo.placeholder)
     # A state record written before placeholders existed: they are made again, no file is rewritten.
-    state = cache.load_state(out)
+    state = load_state(out)
     state.placeholders.clear()
-    cache.save_state(out, state)
+    save_state(out, state)
     (again,) = pipeline.process(folder, output__dir=str(out)).photos
     assert (again.color, again.placeholder) == (photo.color, photo.placeholder)
     assert {o.path: o.path.stat().st_mtime_ns for o in again.outputs} == mtimes
-    assert cache.load_state(out).placeholders
+    assert load_state(out).placeholders
 
 
 def test_manifest_is_not_rewritten_when_unchanged(tmp_path: Path) -> None:

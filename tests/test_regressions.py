@@ -209,7 +209,7 @@ def test_captions_temp_file_is_created_exclusively_not_through_a_planted_link(
     run, in this process (the same pid, so the same temp names), are never written through."""
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from pipeline.cli.app import app
 
     monkeypatch.chdir(tmp_path)
 

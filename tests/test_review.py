@@ -11,8 +11,8 @@ import pytest
 from PIL import Image, ImageFile, ImageFilter
 
 import pipeline
-from pipeline.config import load_config
-from pipeline.review import review
+from pipeline.commands.review import review
+from pipeline.config.load import load_config
 
 from .conftest import fixture_photo, run_gallery
 
@@ -187,7 +187,8 @@ def test_sharp_corpus_photos_are_not_flagged_blurry(corpus: Path) -> None:
     import pillow_heif
     from PIL import ImageOps
 
-    from pipeline import curation
+    from pipeline.commands import curation
+    from pipeline.image import scores
 
     pillow_heif.register_heif_opener()
     not_photos = {"67-0_length_string.jpg", "truncated.heic"}  # a uniform grey frame; a 16x16 stub
@@ -202,7 +203,7 @@ def test_sharp_corpus_photos_are_not_flagged_blurry(corpus: Path) -> None:
             image.draft("RGB", (640, 640))
             upright = ImageOps.exif_transpose(image.convert("RGB"))
         upright.thumbnail((320, 10_000), Image.Resampling.LANCZOS)
-        shot = curation.Shot(path.name, None, curation.analyse(upright))
+        shot = curation.Shot(path.name, None, scores.analyse(upright))
         shots.append(shot)
         if curation.flags(shot, curation.Group((shot,), shot.id)):
             flagged.append(path.name)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 import pipeline
-from pipeline import plan as plan_module
+from pipeline import plan
 from pipeline import run as run_module
-from pipeline.captions import update_captions
-from pipeline.config import load_config
-from pipeline.preview import preview
-from pipeline.review import review
+from pipeline.commands.captions import update_captions
+from pipeline.commands.preview import preview
+from pipeline.commands.review import review
+from pipeline.config.load import load_config
 
 from .conftest import fixture_folder, run_gallery
 
@@ -110,7 +110,7 @@ def test_each_command_makes_one_plan(tmp_path: Path, monkeypatch: pytest.MonkeyP
     source = fixture_folder(tmp_path, *PHOTOS[:2])
     config = load_config(output__dir=str(tmp_path / "out"), run__jobs=1, run__quiet=True)
     plans = []
-    make_plan = plan_module.make_plan
+    make_plan = plan.make_plan
     monkeypatch.setattr(run_module, "make_plan", lambda *a, **k: plans.append(1) or make_plan(*a, **k))
     for command in (
         lambda: pipeline.process(source, config),

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.lock import HOLDER_FILE, LOCK_FILE
+from pipeline.record.lock import HOLDER_FILE, LOCK_FILE
 
 from .conftest import FIXTURES, REPO, require_tool, run_gallery, said, unavailable
 

@@ -20,10 +20,10 @@ from PIL import Image, ImageChops
 
 import pipeline
 from benchmarks.memory import make_photo, peak_rss_mb
-from pipeline.config import Config
+from pipeline.config.sections import Config
 from pipeline.errors import PhotoError
-from pipeline.ingest import find_candidates, inspect_source, open_image
-from pipeline.render import REDUCING_GAP, _decoded
+from pipeline.image.ingest import find_candidates, inspect_source, open_image
+from pipeline.image.render import REDUCING_GAP, _decoded
 
 from .conftest import FIXTURES, image_difference, run_gallery
 

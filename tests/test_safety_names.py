@@ -9,9 +9,11 @@ from pathlib import Path
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pipeline import markup, names, texts
-from pipeline.config import Config
+from pipeline import names
+from pipeline.config.sections import Config
 from pipeline.names import display_name, output_stem
+from pipeline.publish import markup
+from pipeline.text import templates
 
 SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 LONGEST_SUFFIX = "-9999w.avif"  # the longest suffix plan_outputs appends to a stem
@@ -53,7 +55,7 @@ def test_a_photo_line_has_one_shape_whatever_its_file_name(filename: str, number
     """With {filename} in the alt text, the line is still one line with the clean URL and title."""
     config = Config().with_overrides(text__alt="{filename}")
     alt, title = (
-        texts.fill_template(t, title="Title", number=number, count=999, filename=filename, date="")
+        templates.fill_template(t, title="Title", number=number, count=999, filename=filename, date="")
         for t in (config.text.alt, config.text.title_template)
     )
     url = names.output_url(config.output.url_prefix, f"{output_stem('set', number, 999)}.jpeg")

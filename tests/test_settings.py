@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Config, load_config
+from pipeline.config.load import load_config
+from pipeline.config.sections import Config
 from pipeline.errors import ConfigError
 
 # A value of another type than each kind of default, as a person might write it in TOML.

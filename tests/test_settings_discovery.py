@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import sites
+from pipeline.sites import folders
 
 from .conftest import REPO, fixture_photo, require_tool
 
@@ -54,7 +54,7 @@ def name_used(cwd: Path, photos: Path, **kwargs: object) -> tuple[str, str, dict
 def settings(folder: Path, name: str) -> Path:
     """A gallery.toml in FOLDER that names the set NAME."""
     folder.mkdir(parents=True, exist_ok=True)
-    file = folder / sites.SETTINGS_FILE
+    file = folder / folders.SETTINGS_FILE
     file.write_text(f'[output]\nname = "{name}"\n')
     file.chmod(0o644)
     return file
@@ -152,10 +152,10 @@ def test_a_file_of_another_user_is_not_read() -> None:
             prefix = (require_tool("setpriv", "util-linux"), f"--reuid={OTHER_USER}", f"--regid={OTHER_USER}",
                       "--clear-groups")  # fmt: skip
         else:
-            (work / sites.SETTINGS_FILE).symlink_to("/etc/hostname")
+            (work / folders.SETTINGS_FILE).symlink_to("/etc/hostname")
         stdout, stderr = gallery("process", photos, "--out", out, "--json", cwd=work, prefix=prefix)
         assert json.loads(stdout)["name"] != "from-someone-else"
-        assert f"warning: {work / sites.SETTINGS_FILE} is owned by another user: not read" in stderr
+        assert f"warning: {work / folders.SETTINGS_FILE} is owned by another user: not read" in stderr
         assert settings_said(stderr) == "built-in defaults"
     finally:
         shutil.rmtree(base)
@@ -231,17 +231,17 @@ def test_each_builder_is_known_by_every_config_form(tmp_path: Path, files: list[
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.mkdir() if name.endswith("/") else path.write_text("")
-    assert sites.builder_at(tmp_path) == builder
+    assert folders.builder_at(tmp_path) == builder
 
 
 def test_gallerys_own_repository_is_no_site() -> None:
     assert (REPO / "config.toml").is_file()
-    assert sites.builder_at(REPO) is None and sites.find_root(REPO / "tests") is None
+    assert folders.builder_at(REPO) is None and folders.find_root(REPO / "tests") is None
 
 
 def test_no_site_above_a_repository_root(repo: Path) -> None:
     (repo / "hugo.toml").write_text("")
     inner = repo / "vendor" / "theme"
     (inner / ".git").mkdir(parents=True)
-    assert sites.find_root(inner) is None
-    assert sites.find_root(repo / "content" / "posts") == ("hugo", repo.resolve())
+    assert folders.find_root(inner) is None
+    assert folders.find_root(repo / "content" / "posts") == ("hugo", repo.resolve())

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 import pipeline
-from pipeline import markup, site_config, sites
-from pipeline.config import ConfigError
-from pipeline.post import update_post
+from pipeline.config.sections import ConfigError
+from pipeline.publish import markup
+from pipeline.publish.post import update_post
+from pipeline.sites import config_files as site_config
+from pipeline.sites import presets
 
 from .conftest import fixture_photo
 from .support.rendered import read_html
@@ -84,10 +86,10 @@ def _eleventy(folder: Path, text: str) -> site_config.EleventyConfig:
 )
 def test_eleventy_advice_names_the_file_and_the_line(tmp_path: Path, config: str, advice: str | None) -> None:
     (tmp_path / "eleventy.config.js").write_text(config)
-    site = sites.choose("", tmp_path)
-    assert site == sites.Site("eleventy", tmp_path.resolve())
-    settings = pipeline.Config().with_overrides(**sites.preset(site, ""))
-    said = sites.advice(site, settings.output.dir, settings.output.post_file)
+    site = presets.choose("", tmp_path)
+    assert site == presets.Site("eleventy", tmp_path.resolve())
+    settings = pipeline.Config().with_overrides(**presets.preset(site, ""))
+    said = presets.advice(site, settings.output.dir, settings.output.post_file)
     if advice is None:
         assert said == []
     else:
@@ -96,23 +98,23 @@ def test_eleventy_advice_names_the_file_and_the_line(tmp_path: Path, config: str
 
 def test_the_eleventy_preset_follows_the_config(tmp_path: Path) -> None:
     (tmp_path / "eleventy.config.js").write_text(STARTER_CONFIG)
-    preset = sites.preset(sites.choose("", tmp_path), "")  # type: ignore[arg-type]
+    preset = presets.preset(presets.choose("", tmp_path), "")  # type: ignore[arg-type]
     assert preset["output__manifest"] == str(tmp_path.resolve() / "_data" / "{name}.json")
     assert preset["markup__img_attributes"] == {"eleventy:ignore": ""}
     (tmp_path / "eleventy.config.js").write_text(ELEVENTY_CONFIG)
-    assert "markup__img_attributes" not in sites.preset(sites.choose("", tmp_path), "")  # type: ignore[arg-type]
+    assert "markup__img_attributes" not in presets.preset(presets.choose("", tmp_path), "")  # type: ignore[arg-type]
 
 
 def test_a_new_eleventy_post_takes_the_layout_its_folder_lacks(tmp_path: Path) -> None:
     (tmp_path / "eleventy.config.js").write_text(STARTER_CONFIG)
     (tmp_path / "content" / "blog").mkdir(parents=True)
     (tmp_path / "content" / "blog" / "blog.11tydata.js").write_text('export default { layout: "layouts/post.njk" };\n')
-    assert sites.new_post_layout("eleventy", tmp_path / "content" / "notes" / "a.md") == ""
+    assert presets.new_post_layout("eleventy", tmp_path / "content" / "notes" / "a.md") == ""
     (tmp_path / "_includes" / "layouts").mkdir(parents=True)
     (tmp_path / "_includes" / "layouts" / "post.njk").write_text("{{ content | safe }}")
-    assert sites.new_post_layout("eleventy", tmp_path / "content" / "blog" / "a.md") == ""
-    assert sites.new_post_layout("eleventy", tmp_path / "content" / "notes" / "a.md") == "layouts/post.njk"
-    assert sites.new_post_layout("jekyll", tmp_path / "_posts" / "a.md") is None
+    assert presets.new_post_layout("eleventy", tmp_path / "content" / "blog" / "a.md") == ""
+    assert presets.new_post_layout("eleventy", tmp_path / "content" / "notes" / "a.md") == "layouts/post.njk"
+    assert presets.new_post_layout("jekyll", tmp_path / "_posts" / "a.md") is None
     front = update_post(None, "x\n", "T", "2024-06-23", "eleventy", "layouts/post.njk")
     assert front.startswith('---\nlayout: layouts/post.njk\ntitle: "T"\ndate: 2024-06-23\n---\n')
     assert update_post(None, "x\n", "T", "2024-06-23", "eleventy", "my layout").startswith('---\nlayout: "my layout"\n')

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.cache import STATE_FILE
+from pipeline.record.state import STATE_FILE
 
 from .conftest import fixture_photo, run_gallery
 from .support.rendered import Element, Page

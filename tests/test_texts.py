@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import texts
-from pipeline.config import Config
+from pipeline.config.sections import Config
 from pipeline.dry_run import forecast
 from pipeline.errors import ConfigError
+from pipeline.text import captions_file, clean, templates
 
 from .conftest import REPO, fixture_folder, run_gallery, said
 
@@ -30,10 +30,10 @@ TITLE = "Trade mission to Japan"
 
 
 def test_the_boilerplate_list_ships_with_the_package_and_says_where_each_entry_was_seen() -> None:
-    listed = resources.files("pipeline").joinpath(texts.BOILERPLATE_FILE)
+    listed = resources.files("pipeline.text").joinpath(clean.BOILERPLATE_FILE)
     assert listed.is_file()
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
-    assert any(fnmatch(texts.BOILERPLATE_FILE, pattern) for pattern in package_data["package-data"]["pipeline"])
+    assert any(fnmatch(clean.BOILERPLATE_FILE, pattern) for pattern in package_data["package-data"]["pipeline.text"])
     lines = listed.read_text(encoding="utf-8").splitlines()
     entries = 0
     for number, line in enumerate(lines):
@@ -73,7 +73,7 @@ def test_the_boilerplate_list_ships_with_the_package_and_says_where_each_entry_w
     ],
 )
 def test_camera_boilerplate_is_no_description(text: str) -> None:
-    assert texts.meaningful(texts.clean_text(text)) == ""
+    assert clean.meaningful(clean.clean_text(text)) == ""
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_camera_boilerplate_is_no_description(text: str) -> None:
     ],
 )
 def test_descriptions_that_mention_cameras_are_kept(text: str) -> None:
-    assert texts.meaningful(texts.clean_text(text)) == text
+    assert clean.meaningful(clean.clean_text(text)) == text
 
 
 def test_a_real_cameras_boilerplate_never_reaches_the_post(tmp_path: Path, exiftool) -> None:
@@ -169,7 +169,7 @@ def test_a_wrong_template_stops_before_the_run_naming_the_setting(
         completed = run_gallery("process", folder, "--out", out, "--title-template", template)
     else:
         settings = tmp_path / "gallery.toml"
-        settings.write_text(f"[text]\nalt = {texts.toml_string(template)}\n", encoding="utf-8")
+        settings.write_text(f"[text]\nalt = {captions_file.toml_string(template)}\n", encoding="utf-8")
         completed = run_gallery("process", folder, "--out", out, "--config", settings)
     assert completed.returncode == 2, completed.stderr
     errors = said(completed.stderr)
@@ -181,8 +181,8 @@ def test_a_wrong_template_stops_before_the_run_naming_the_setting(
 def test_every_placeholder_has_its_type_and_a_missing_date_is_empty() -> None:
     values = {"title": "Trip", "number": 3, "count": 12, "filename": "IMG_0003.JPG"}
     template = "{title:.2} {number:03d}/{count:>3} {filename} [{date}] [{date:%d %B %Y}] [{date.year}]"
-    assert texts.fill_template(template, **values, date=texts.NO_DATE) == "Tr 003/ 12 IMG_0003.JPG [] [] []"
-    assert texts.fill_template(template, **values, date=datetime(2024, 6, 23).date()) == (
+    assert templates.fill_template(template, **values, date=templates.NO_DATE) == "Tr 003/ 12 IMG_0003.JPG [] [] []"
+    assert templates.fill_template(template, **values, date=datetime(2024, 6, 23).date()) == (
         "Tr 003/ 12 IMG_0003.JPG [2024-06-23] [23 June 2024] [2024]"
     )
     Config().with_overrides(text__alt=template, text__title_template="{title} - {number:02d}")

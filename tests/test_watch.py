@@ -20,11 +20,12 @@ import typer
 from PIL import Image
 
 import pipeline
-from pipeline import lock
-from pipeline.cli import app
-from pipeline.ingest import is_temporary_name
-from pipeline.post import POST_END, POST_START
-from pipeline.watch import is_whole_image, on_network_mount
+from pipeline.cli.app import app
+from pipeline.commands.watch import on_network_mount
+from pipeline.image.arrival import is_whole_image
+from pipeline.image.ingest import is_temporary_name
+from pipeline.publish.post import POST_END, POST_START
+from pipeline.record import lock
 
 from .conftest import FIXTURES, REPO, image_difference, run_gallery
 from .test_process import EVENT_ORDER

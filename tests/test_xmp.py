@@ -1,4 +1,4 @@
-"""pipeline.xmp: JPEG segments and extended XMP, raw-byte packets, namespace-aware reading, hostile input."""
+"""pipeline.image.xmp: JPEG segments and extended XMP, raw-byte packets, namespace-aware reading, hostile input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from pipeline import xmp
+from pipeline.image import xmp
 
 RDF = xmp.RDF
 GUID_OTHER = "0123456789ABCDEF0123456789ABCDEF"
@@ -290,7 +290,7 @@ def test_exiftool_reads_the_hand_built_extended_xmp(extended_jpeg, exiftool, tmp
     assert tags["XMP-dc:Title"] == "Heron"
     assert abs(tags["XMP-exif:GPSLatitude"] - 51.50667) < 1e-4
     assert not any("Warning" in key for key in tags), tags
-    # and, like pipeline.xmp, exiftool ignores extended XMP the standard packet does not name
+    # and, like pipeline.image.xmp, exiftool ignores extended XMP the standard packet does not name
     stale = tmp_path / "stale.jpg"
     stale.write_bytes(jpeg(standard_segment(STANDARD.replace(GUID, GUID_OTHER)), *extended_segments(EXTENDED, GUID)))
     (tags,) = exiftool(stale)

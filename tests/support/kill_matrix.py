@@ -70,9 +70,10 @@ def instrument(kill_at: int, log_fd: int | None, finished_fd: int | None) -> Non
     _wrap(io, "open", _opens_for_writing)
     builtins.open = io.open
     if finished_fd is not None:
-        from pipeline import cache, run
+        from pipeline import run
+        from pipeline.record import journal
 
-        journal = cache.journal_rendered
+        journal = journal.journal_rendered
 
         def noted(out_dir: Path, content_hash: str, outputs: Any, *rest: Any) -> None:
             journal(out_dir, content_hash, outputs, *rest)
@@ -96,7 +97,7 @@ def _gallery(
             log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND) if log else None
             finished_fd = os.open(finished, os.O_WRONLY | os.O_CREAT | os.O_APPEND) if finished else None
             instrument(kill_at, log_fd, finished_fd)
-            from pipeline.cli import main
+            from pipeline.cli.app import main
 
             sys.argv = ["gallery", *args]
             try:
@@ -137,7 +138,7 @@ def snapshot(work: Path, out: str, post: str) -> dict[str, str]:
 def _warm_up(args: list[str], template: Path, scratch: Path) -> None:
     """Run the command once in this process, so that everything it imports on the way is imported
     before the forks: each forked run then starts at once."""
-    from pipeline.cli import main
+    from pipeline.cli.app import main
 
     work = scratch / "warm-up"
     shutil.copytree(template, work, symlinks=True)

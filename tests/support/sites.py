@@ -34,7 +34,7 @@ with contextlib.suppress(ImportError):  # JPEG XL files in srcset; the test extr
     import pillow_jxl  # noqa: F401
 
 NODE_MODULES = Path(os.environ.get("GALLERY_NODE_MODULES") or REPO / ".node" / "node_modules")
-SITE_FILES = REPO / "pipeline" / "site_files"
+SITE_FILES = REPO / "pipeline" / "sites" / "site_files"
 HUGO_SHORTCODE = SITE_FILES / "hugo" / "layouts" / "shortcodes" / "gallery.html"  # what gallery ships
 RAW_HTML_OMITTED = "raw HTML omitted"  # Goldmark's stand-in for HTML it drops (Hugo's default unsafe = false)
 _ORIGIN = "http://site.invalid"  # the built site's origin, for resolving URLs; any other host is an error

@@ -1,0 +1,131 @@
+"""`gallery edit`'s life: listen on loopback, hold the output folder, render, serve until Ctrl-C.
+
+The order matters. The port is taken first (a port in use is a usage error, said before any work);
+then the output folder's run lock, held until the editor stops, so neither a `gallery process` nor
+a second editor writes the set meanwhile (the editor's own runs say so with `lock_held`); then the
+first render, which review needs; only then is the address printed, as the first line on stdout.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import socket
+import threading
+import webbrowser
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+
+from ...cli.report import Say
+from ...config.sections import Config
+from ...errors import ConfigError, OutputError, PhotoError
+from ...record.lock import output_lock
+from ...run import STDOUT
+from .api import make_app
+from .session import Editor
+
+HOST = "127.0.0.1"  # loopback only: the page and its API are for the person at this machine
+
+
+def edit(
+    source: Path,
+    config: Config,
+    *,
+    port: int = 0,
+    browser: bool = True,
+    prune: bool = False,
+    say: Say | None = None,
+    settings: str | None = None,
+) -> None:
+    """Serve the editor for `source` on 127.0.0.1:`port` (0: a free port) until Ctrl-C or SIGTERM.
+
+    Prints the page's address, with a fresh token, as the first line on stdout, and opens it in the
+    browser unless `browser` is false. Raises GalleryError subclasses for what stops it from
+    starting: a folder without photos, a port in use, an output folder another run holds.
+    """
+    say = say or Say()
+    if config.output.manifest == STDOUT:
+        raise ConfigError("--manifest - prints the manifest on stdout, which the editor keeps for its address")
+    if not source.is_dir():
+        raise PhotoError(f"{source} is not a folder of photos")
+    out_dir = Path(config.output.dir)
+    with _listening(port) as listener:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputError(f"cannot use {out_dir} as the output folder: {error.strerror or error}") from None
+        with output_lock(out_dir, config.run.wait):
+            editor = Editor(source, config, prune=prune, say=say, settings=settings)
+            count = editor.start()
+            if not count:
+                raise PhotoError(f"no photos in {source} (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF or GIF by content)")
+            token = secrets.token_urlsafe(32)
+            port = listener.getsockname()[1]
+            server = _server(make_app(editor, token, port))
+            with _stopping_on_signals(server):  # from the moment the address is out
+                url = f"http://{HOST}:{port}/?token={token}"
+                print(url, flush=True)
+                say.info(
+                    f"editing {count} photos of {source}: texts go to {editor.captions}, publishing to "
+                    f"{out_dir} (held for this editor until it stops). Ctrl-C stops."
+                )
+                if browser:  # in a thread: a text-mode browser would hold the terminal until it exits
+                    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+                server.run(sockets=[listener])
+            if not server.started:  # uvicorn said why on stderr
+                raise OutputError("the editor's server did not start")
+    say.info("gallery edit: stopped")
+
+
+@contextmanager
+def _listening(port: int) -> Iterator[socket.socket]:
+    """A socket bound to loopback only, listening before anything else happens."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart on the same --port at once
+    try:
+        listener.bind((HOST, port))
+        listener.listen(64)
+    except OSError as error:
+        listener.close()
+        hint = "choose another --port, or leave it out for a free one" if port else "is the loopback interface up?"
+        raise ConfigError(f"cannot listen on {HOST}:{port}: {error.strerror or error}; {hint}") from None
+    with listener:
+        yield listener
+
+
+def _server(app: object) -> uvicorn.Server:
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            proxy_headers=False,
+            server_header=False,
+        )
+    )
+
+
+@contextmanager
+def _stopping_on_signals(server: uvicorn.Server) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the server gracefully (a publish in hand finishes), and the editor
+    returns: exit 0.
+
+    While it runs, uvicorn handles both signals itself; afterwards it raises the signal again for
+    the handler it found, this one, which then only asks an already stopped server to stop. Before
+    it runs (the address is printed, the browser opens), this handler makes it stop at once.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -1,0 +1,73 @@
+"""How a run's files take their published names without a moment in which the post or the manifest
+points at a file that is not there.
+
+The order is what keeps every reference whole, whenever the run is killed:
+1. `place`: bytes that exist already (a renumbered photo's outputs, or renders of the private
+   folder) are linked, never moved, to their new name when it is free, else to its stage name.
+   Rendering writes the same way. No published name has lost its file yet.
+2. `commit`: the journal notes the commit, then each stage file replaces its published name in one
+   rename. A name is never missing, only replaced.
+3. The run writes the manifest and the post (run.py).
+4. `release`: only then go the files no output owns any more, and stage files left by killed runs.
+A restart reads what the journal noted, so it renders nothing that was finished and deletes nothing
+that the post still names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..files import link_or_copy
+from ..model import OutputFile
+from .journal import journal_commit, journal_placed
+from .state import STAGE_SUFFIX, Placed, State
+
+
+def place(folder: Path, state: State, content_hash: str, placed: Placed) -> OutputFile:
+    """Link (or copy) an output's existing bytes to where the commit expects them; note it in the
+    record and the journal. The file they came from stays until `release`."""
+    assert placed.current is not None
+    link_or_copy(placed.current, placed.target)
+    spec = placed.spec
+    size = placed.target.stat().st_size
+    output = OutputFile(spec.role, spec.format, spec.width, spec.height, size, placed.target, spec.key)
+    released = placed.current if placed.current.parent == folder else None  # another folder's file stays its
+    journal_placed(folder, content_hash, output, released)
+    state.record_outputs(content_hash, (output,))
+    if released is not None:
+        state.released.add(released.name)
+    return output
+
+
+def commit(folder: Path, staged: Sequence[tuple[str, Sequence[OutputFile], Sequence[Path]]]) -> None:
+    """Move every staged output onto its published name: (content hash, outputs where they are now,
+    their published paths). Outputs already under their names stay as they are."""
+    moves = [
+        (content_hash, output, final)
+        for content_hash, outputs, finals in staged
+        for output, final in zip(outputs, finals, strict=True)
+        if output.path != final
+    ]
+    if not moves:
+        return
+    journal_commit(folder, [(h, _renamed(output, final), output.path) for h, output, final in moves])
+    for _, output, final in moves:
+        os.replace(output.path, final)
+
+
+def _renamed(output: OutputFile, path: Path) -> OutputFile:
+    return OutputFile(output.role, output.format, output.width, output.height, output.bytes, path, output.key)
+
+
+def release(folder: Path, state: State, doomed: Iterable[str] = ()) -> None:
+    """Delete what no output owns any more: files released by placing, the outputs the run gave up
+    (`doomed`), and stage files of killed runs. Called once the post and manifest name none of them."""
+    owned = state.owned()
+    for name in {*state.released, *doomed} - owned:
+        (folder / name).unlink(missing_ok=True)
+    state.released.clear()
+    for leftover in folder.glob(f".*{STAGE_SUFFIX}"):
+        if leftover.name not in owned:
+            leftover.unlink(missing_ok=True)
