@@ -19,7 +19,7 @@ from PIL import Image
 import pipeline
 from pipeline.commands.review import review
 from pipeline.config.load import load_config
-from pipeline.image.exif_tags import DATETIME_ORIGINAL, EXIF_IFD, OFFSET_TIME_ORIGINAL, SUBSEC_TIME_ORIGINAL
+from pipeline.exif_tags import DATETIME_ORIGINAL, EXIF_IFD, OFFSET_TIME_ORIGINAL, SUBSEC_TIME_ORIGINAL
 from pipeline.image.ingest import capture_instants, capture_order
 from pipeline.model import SourcePhoto
 

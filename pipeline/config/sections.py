@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from .. import formats
 from ..errors import ConfigError
-from ..image.exif_tags import allowed_tag_ids
+from ..exif_tags import allowed_tag_ids
 from ..sites import folders
 from ..text.templates import check_template
 from .values import WRONG_TYPE, _coerce, expected_value, setting_type, toml_value

@@ -19,7 +19,7 @@ from typing import Any
 from PIL import ExifTags, Image, TiffImagePlugin, TiffTags
 
 from ..config.sections import CreditSettings, MetadataSettings
-from .exif_tags import (
+from ..exif_tags import (
     ARTIST,
     COPYRIGHT,
     EXIF_IFD,

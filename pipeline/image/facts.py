@@ -21,8 +21,8 @@ from PIL import ExifTags, Image, ImageCms
 
 from ..config.sections import Config
 from ..errors import PhotoError
+from ..exif_tags import EXIF_IFD, GPS_IFD, JPEG_THUMBNAIL_LENGTH, MAKE, MAKER_NOTE, MODEL, SERIAL_TAGS
 from . import xmp
-from .exif_tags import EXIF_IFD, GPS_IFD, JPEG_THUMBNAIL_LENGTH, MAKE, MAKER_NOTE, MODEL, SERIAL_TAGS
 from .ingest import open_image, sniff
 from .metadata import capture_time, ifd, read_metadata
 

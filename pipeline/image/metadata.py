@@ -19,9 +19,7 @@ from typing import Any
 
 from PIL import Image, IptcImagePlugin
 
-from ..text.clean import decode_text
-from . import xmp
-from .exif_tags import (
+from ..exif_tags import (
     BODY_SERIAL_NUMBER,
     DATETIME,
     DATETIME_DIGITIZED,
@@ -36,6 +34,8 @@ from .exif_tags import (
     ORIENTATION,
     SUBSEC_TIME_ORIGINAL,
 )
+from ..text.clean import decode_text
+from . import xmp
 
 IPTC_OBJECT_NAME = (2, 5)
 IPTC_CAPTION = (2, 120)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from functools import cache
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 ORIENTATION = 0x0112
 IMAGE_DESCRIPTION = 0x010E
