@@ -31,7 +31,7 @@ from .config.sections import Config
 from .errors import ConfigError, OutputError
 from .files import remove_stale_temp_files
 from .image import pool, render
-from .image.ingest import Found, find_candidates, folder_of_photos
+from .image.ingest import Found, find_candidates, folder_of
 from .image.render import RenderJob, RenderResult
 from .image.watermark import Mark
 from .model import OutputFile, PhotoPlan, PhotoResult, Plan, Problem, RunResult
@@ -95,7 +95,7 @@ class Run:
 def check_folders(source: Path, config: Config) -> None:
     """The photos must be a folder, the output folder must not be a file, and gallery's outputs must
     never land among the photos, where each run would take them for new ones."""
-    folder_of_photos(source)
+    folder_of(source)
     out = Path(config.output.dir)
     if out.exists() and not out.is_dir():
         raise OutputError(f"cannot use {out} as the output folder: it is a file, not a folder")

@@ -1,28 +1,32 @@
-"""The command line's shared parts: the options `process` and `watch` take, defined once, and how
-arguments are shown in help.
+"""Every option of the command line, declared once, and how a command line becomes a `Request`.
 
-A flag added to `process_options` reaches every command built with `with_options`; `read_settings`
-turns the settings file and the flags into the run's one settings object.
+`FLAGS` is the one table of arguments and options: each entry is its Typer parameter (names, metavar,
+one help text) and the setting it overrides, if any. A command names the flags it takes
+(`command("review", "photos", "out", ...)`); Typer is shown a signature built from those entries,
+and the command receives one `Request`: the values as given, the run's one settings object (the
+settings file, then the flags), and the verbosity. A flag added here reaches every command that
+names it, with the same help everywhere.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperArgument, TyperCommand
 
 from ..config.load import load_config
 from ..config.sections import Config
-from ..errors import ConfigError, GalleryError
+from ..errors import GalleryError
+from ..messages import NORMAL, QUIET, VERBOSE, Say, stderr_line
 from ..run import STDOUT
 from ..sites import folders, presets
-from .report import NORMAL, QUIET, VERBOSE, Say, stderr_line
+
+T = TypeVar("T")
 
 
 class Argument(TyperArgument):
@@ -49,267 +53,163 @@ class Command(TyperCommand):
                 param.__class__ = Argument
 
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        metavar="FILE",
-        help="Settings file, always read. Default: gallery.toml here or in a folder above, up to the site's or "
-        "repository's root or the home folder, else built-in defaults (the values the repository's "
-        "config.toml documents).",
-        dir_okay=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout, for scripts.")]
+@dataclass(frozen=True)
+class Flag:
+    """One argument or option: its Typer parameter and default, and the setting (`section__key`) it
+    overrides; `value` turns what was typed into the setting's value (None: leave the setting)."""
+
+    parameter: Any
+    default: Any = None
+    setting: str = ""
+    value: Callable[[Any], Any] = field(default=lambda given: given)
+
+
+def _listed(given: list[Any] | None) -> tuple[Any, ...] | None:
+    return tuple(given) if given else None
+
+
+def _switched(given: bool) -> bool | None:
+    """A switch given turns its setting on; not given, the settings file decides."""
+    return True if given else None
+
+
+_OUT_HELP = (
+    f"Output folder of the image set. [default: {Config().output.dir}, or output.dir in the settings; "
+    "for preview of a manifest, the manifest's folder]"
+)
+_TEMPLATE_HELP = (
+    "placeholders {title} {number} {count} {filename} {date}, with format specs, e.g. '{title}, photo "
+    "{number} of {count}', '{title} - {number:02d}' or '{title} ({date:%d %B %Y})'."
+)
+
+# The table of every argument and option; the commands below name theirs. (A declared data table.)
+FLAGS: dict[str, Flag] = {
+    "photos": Flag(Annotated[Path, typer.Argument(metavar="PHOTOS", help="Folder of photos (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF, GIF); captions.toml lives in it.")], ...),  # noqa: E501
+    "target": Flag(Annotated[Path, typer.Argument(metavar="SOURCE_OR_MANIFEST", help="Folder of photos, or a manifest of `gallery process`.")], ...),  # noqa: E501
+    "paths": Flag(Annotated[list[Path], typer.Argument(metavar="PATH", help="Image files to describe.", exists=True, dir_okay=False)], ...),  # noqa: E501
+    "site_dir": Flag(Annotated[Path, typer.Argument(metavar="SITE_DIR", help="Folder of published files, e.g. _site or site/assets/img.")], ...),  # noqa: E501
+    "out": Flag(Annotated[str | None, typer.Option("--out", "-o", metavar="DIR", help=_OUT_HELP)], setting="output__dir"),  # noqa: E501
+    "name": Flag(Annotated[str | None, typer.Option(metavar="NAME", help="File-name stem, e.g. 2024-06-23-trade-mission-japan -> ...-01.jpeg. Default: the name the set was published under, else the folder's name.")], setting="output__name"),  # noqa: E501
+    "title": Flag(Annotated[str | None, typer.Option(metavar="TEXT", help="Post title, used for alt and title text by default. Default: the title the set was published under, else the folder's name.")], setting="text__title"),  # noqa: E501
+    "alt": Flag(Annotated[str | None, typer.Option(metavar="TEMPLATE", help=f"Alt text template; {_TEMPLATE_HELP}")], setting="text__alt"),  # noqa: E501
+    "title_template": Flag(Annotated[str | None, typer.Option(metavar="TEMPLATE", help=f"Title text template; {_TEMPLATE_HELP}")], setting="text__title_template"),  # noqa: E501
+    "url_prefix": Flag(Annotated[str | None, typer.Option(metavar="URL", help="URL prefix in the Markdown, e.g. '{{ site.baseurl }}/assets/img'.")], setting="output__url_prefix"),  # noqa: E501
+    "width": Flag(Annotated[list[int] | None, typer.Option("--width", "-w", metavar="PX", help="Responsive width; repeat for several (default 480 960 1600).")], setting="variants__widths", value=_listed),  # noqa: E501
+    "format": Flag(Annotated[list[str] | None, typer.Option("--format", "-f", metavar="webp|avif|jpeg|jxl", help="Responsive variant format: webp, avif, jpeg, or jxl (JPEG XL, needs the `jxl` extra); repeatable.")], setting="variants__formats", value=_listed),  # noqa: E501
+    "max_edge": Flag(Annotated[int | None, typer.Option(metavar="PX", help="Long-edge cap of the main image in pixels (never upscaled).")], setting="image__max_edge"),  # noqa: E501
+    "post_file": Flag(Annotated[str | None, typer.Option(metavar="POST.md", help="Also write the block into this post, between <!-- gallery:start/end --> markers.")], setting="output__post_file"),  # noqa: E501
+    "manifest": Flag(Annotated[str | None, typer.Option(metavar="PATH", help="JSON manifest path, e.g. '_data/{name}.json' for Jekyll; '' = none; '-' = print it on stdout. See docs/manifest.md.")], setting="output__manifest"),  # noqa: E501
+    "metadata": Flag(Annotated[str | None, typer.Option("--metadata", metavar="strip|keep|allow", help="What metadata outputs carry: strip (none, the default), keep (EXIF without GPS, serial numbers, maker notes or thumbnail), allow (only the --allow tags).")], setting="metadata__policy"),  # noqa: E501
+    "allow": Flag(Annotated[list[str] | None, typer.Option("--allow", metavar="TAG", help="EXIF tag to keep, e.g. --allow Artist --allow Copyright; implies --metadata allow.")], setting="metadata__allow", value=_listed),  # noqa: E501
+    "color": Flag(Annotated[str | None, typer.Option("--color", metavar="srgb|preserve", help="srgb: convert colours to sRGB (default); preserve: keep the photo's profile.")], setting="metadata__color"),  # noqa: E501
+    "markup": Flag(Annotated[str | None, typer.Option(metavar="markdown|kramdown|html|grid|hugo", help="Markup style of the block: markdown (one-liners), kramdown (responsive <img> for Jekyll), html (<picture> in <figure>), grid (thumbnails linking to full size), hugo (gallery's shortcode).")], setting="markup__style"),  # noqa: E501
+    "site": Flag(Annotated[str | None, typer.Option(metavar="jekyll|hugo|eleventy", help="Prepare for this site builder: where images, manifest and markup go (default: the site the working folder is in, if any).")], setting="output__site"),  # noqa: E501
+    "jobs": Flag(Annotated[int | None, typer.Option("--jobs", "-j", metavar="N", help="Parallel workers (default: all cores).")], setting="run__jobs"),  # noqa: E501
+    "force": Flag(Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")], False, "run__force", _switched),  # noqa: E501
+    "prune": Flag(Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")], False),
+    "quiet": Flag(Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors (no progress, warnings or summary).")], False, "run__quiet", _switched),  # noqa: E501
+    "verbose": Flag(Annotated[bool, typer.Option("--verbose", "-v", help="Also print a line per photo.")], False),
+    "dry_run": Flag(Annotated[bool, typer.Option("--dry-run", help="Show what would be done (photos, numbers, names, outputs, entries); write nothing.")], False),  # noqa: E501
+    "json": Flag(Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout, for scripts.")], False),  # noqa: E501
+    "wait": Flag(Annotated[int | None, typer.Option(metavar="SECONDS", help="Seconds to wait for another run on the same --out folder (default: refuse at once).")], setting="run__wait"),  # noqa: E501
+    "config": Flag(Annotated[Path | None, typer.Option("--config", metavar="FILE", dir_okay=False, help="Settings file, always read. Default: gallery.toml here or in a folder above, up to the site's or repository's root or the home folder, else built-in defaults (the values the repository's config.toml documents).")]),  # noqa: E501
+    "settle": Flag(Annotated[float | None, typer.Option(metavar="SECONDS", help="Seconds a file must stay unchanged before it is read (default 1.5; more for slow shares).")], setting="watch__settle"),  # noqa: E501
+    "poll": Flag(Annotated[bool, typer.Option("--poll", help="Poll instead of file-system events (network mounts are polled anyway).")], False, "watch__poll", _switched),  # noqa: E501
+    "keep_deleted": Flag(Annotated[bool, typer.Option("--keep-deleted", help="Keep photos whose source is deleted, outputs and line (phone syncs that move files).")], False, "watch__keep_deleted", _switched),  # noqa: E501
+    "once": Flag(Annotated[bool, typer.Option("--once", help="Process what is there, then exit (for cron or CI).")], False),  # noqa: E501
+    "port": Flag(Annotated[int, typer.Option(metavar="N", min=0, max=65535, show_default=False, help="Port on 127.0.0.1 (default: a free one).")], 0),  # noqa: E501
+    "no_browser": Flag(Annotated[bool, typer.Option("--no-browser", help="Print the page's address only; do not open a browser.")], False),  # noqa: E501
+    "skip_suggested": Flag(Annotated[bool, typer.Option("--skip-suggested", help="Render and review first; new entries for burst frames other than the pick, and for blurry photos, get skip = true.")], False),  # noqa: E501
+    "page": Flag(Annotated[Path | None, typer.Option("--output", metavar="FILE", dir_okay=False, help="Where to write the page (default: NAME-preview.html in the private folder).")]),  # noqa: E501
+    "owner": Flag(Annotated[list[str] | None, typer.Option("--owner", metavar="NAME", help="Name that must appear in no metadata field (repeatable; adds to metadata.owners).")]),  # noqa: E501
+}  # fmt: skip
+
+# The options of every command that runs the pipeline (process, watch, edit).
+RUN = (
+    "photos", "out", "name", "title", "alt", "title_template", "url_prefix", "width", "format", "max_edge",
+    "post_file", "manifest", "metadata", "allow", "color", "markup", "site", "jobs", "force", "quiet", "verbose",
+    "wait", "config",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The run's one config, and the settings file it was read from (None: the built-in defaults)."""
+class Request:
+    """One command line: its arguments and flags as given, the run's one settings object (the
+    settings file, the site's preset, then the flags), the settings file read (None: the built-in
+    defaults) and how much to say."""
 
+    values: Mapping[str, Any]
     config: Config
-    file: Path | None
+    settings_file: Path | None
+    say: Say
+
+    def __getitem__(self, flag: str) -> Any:
+        return self.values[flag]
 
     @property
-    def json(self) -> str | None:
+    def source(self) -> Path:
+        return self.values["photos"]  # type: ignore[no-any-return]  # typed by FLAGS["photos"]
+
+    @property
+    def settings(self) -> str | None:
         """The settings file as `--json` output names it."""
-        return str(self.file) if self.file else None
+        return str(self.settings_file) if self.settings_file else None
 
 
-def read_settings(config_file: Path | None, **overrides: Any) -> Settings:
-    """Defaults, the site's preset, the settings file, then flags: the one config of the run.
+def command(
+    app: typer.Typer, name: str, *flags: str
+) -> Callable[[Callable[[Request], None]], Callable[[Request], None]]:
+    """Register `name` on `app` with the named FLAGS; the function receives the `Request`."""
 
-    The settings file is `--config FILE` (always read: it was named), else the `gallery.toml` that
-    `folders.find_settings` finds; which one it is, is said first on stderr, unless quiet.
-    """
-    search = folders.SettingsSearch(config_file) if config_file else folders.find_settings(Path.cwd())
-    try:
-        config = load_config(search.file, **overrides)
-    except ConfigError as error:
-        stderr_line(f"gallery: {error}")
-        raise typer.Exit(2) from None
-    if not config.run.quiet:
-        if search.refused:
-            typer.echo(f"warning: {search.refused}", err=True)
-        typer.echo(f"settings: {search.file or 'built-in defaults'}", err=True)
-    return Settings(config, search.file)
+    def decorate(function: Callable[[Request], None]) -> Callable[[Request], None]:
+        parameters = [
+            inspect.Parameter(flag, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=FLAGS[flag].parameter,
+                              default=inspect.Parameter.empty if FLAGS[flag].default is ... else FLAGS[flag].default)
+            for flag in flags
+        ]  # fmt: skip
 
+        def run(**values: Any) -> None:
+            function(request(values))
 
-@dataclass(frozen=True)
-class Invocation:
-    """What the options shared by `process` and `watch` amount to: a folder and the run's config."""
+        run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # read by Typer
+        run.__doc__, run.__name__ = function.__doc__, function.__name__
+        app.command(name, cls=Command)(run)
+        return function
 
-    source: Path
-    config: Config
-    prune: bool
-    dry_run: bool
-    as_json: bool
-    say: Say
-    settings: Settings
+    return decorate
 
 
-def process_options(
-    source: Annotated[
-        Path, typer.Argument(metavar="PHOTOS", help="Folder of photos (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF, GIF).")
-    ],
-    out: Annotated[
-        str | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="DIR",
-            help=f"Output folder for the image set. [default: {Config().output.dir}, or output.dir in the settings]",
-        ),
-    ] = None,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            metavar="NAME",
-            help="File-name stem, e.g. 2024-06-23-trade-mission-japan -> ...-01.jpeg. Default: the folder's name.",
-        ),
-    ] = None,
-    title: Annotated[
-        str | None, typer.Option(metavar="TEXT", help="Post title, used for alt and title text by default.")
-    ] = None,
-    alt: Annotated[
-        str | None,
-        typer.Option(
-            metavar="TEMPLATE",
-            help="Alt text template; placeholders {title} {number} {count} {filename} {date}, with format specs, "
-            "e.g. '{title}, photo {number} of {count}' or '{title} ({date:%d %B %Y})'.",
-        ),
-    ] = None,
-    title_template: Annotated[
-        str | None,
-        typer.Option(metavar="TEMPLATE", help="Title text template; same placeholders, e.g. '{title} - {number:02d}'."),
-    ] = None,
-    url_prefix: Annotated[
-        str | None,
-        typer.Option(metavar="URL", help="URL prefix in the Markdown, e.g. '{{ site.baseurl }}/assets/img'."),
-    ] = None,
-    width: Annotated[
-        list[int] | None,
-        typer.Option(
-            "--width", "-w", metavar="PX", help="Responsive width; repeat for several (default 480 960 1600)."
-        ),
-    ] = None,
-    variant_format: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="webp|avif|jpeg|jxl",
-            help="Responsive variant format: webp, avif, jpeg, or jxl (JPEG XL, needs the `jxl` extra); repeatable.",
-        ),
-    ] = None,
-    max_edge: Annotated[
-        int | None, typer.Option(metavar="PX", help="Long-edge cap of the main image in pixels (never upscaled).")
-    ] = None,
-    post_file: Annotated[
-        str | None,
-        typer.Option(
-            metavar="POST.md", help="Also write the block into this post, between <!-- gallery:start/end --> markers."
-        ),
-    ] = None,
-    manifest: Annotated[
-        str | None,
-        typer.Option(
-            metavar="PATH",
-            help="JSON manifest path, e.g. '_data/{name}.json' for Jekyll; '' = none. See docs/manifest.md.",
-        ),
-    ] = None,
-    metadata: Annotated[
-        str | None,
-        typer.Option(
-            "--metadata",
-            metavar="strip|keep|allow",
-            help="What metadata outputs carry: strip (none, the default), keep (EXIF without GPS, serial "
-            "numbers, maker notes or thumbnail), allow (only the --allow tags).",
-        ),
-    ] = None,
-    allow: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow",
-            metavar="TAG",
-            help="EXIF tag to keep, e.g. --allow Artist --allow Copyright; implies --metadata allow.",
-        ),
-    ] = None,
-    color: Annotated[
-        str | None,
-        typer.Option(
-            "--color",
-            metavar="srgb|preserve",
-            help="srgb: convert colours to sRGB (default); preserve: keep the photo's profile.",
-        ),
-    ] = None,
-    markup: Annotated[
-        str | None,
-        typer.Option(
-            metavar="markdown|kramdown|html|grid|hugo",
-            help="Markup style of the block: markdown (one-liners), kramdown (responsive <img> for Jekyll), "
-            "html (<picture> in <figure>), grid (thumbnails linking to full size), hugo (gallery's shortcode).",
-        ),
-    ] = None,
-    site: Annotated[
-        str | None,
-        typer.Option(
-            metavar="jekyll|hugo|eleventy",
-            help="Prepare for this site builder: where images, manifest and markup go (default: the site "
-            "the working folder is in, if any).",
-        ),
-    ] = None,
-    jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", metavar="N", help="Parallel workers (default: all cores).")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Re-render everything, ignoring the cache.")] = False,
-    prune: Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only errors (no progress, warnings or summary).")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print a line per photo.")] = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Show the plan (photos, numbers, names, what would change); write nothing."),
-    ] = False,
-    as_json: JsonOption = False,
-    wait: Annotated[
-        int | None,
-        typer.Option(
-            metavar="SECONDS",
-            help="Seconds to wait for another run on the same --out folder (default: refuse at once).",
-        ),
-    ] = None,
-    config_file: ConfigOption = None,
-) -> Invocation:
-    """The options of `process`, defined once: `watch` takes them too (see `with_options`)."""
-    settings = read_settings(
-        config_file,
-        output__dir=out,
-        output__name=name,
-        output__url_prefix=url_prefix,
-        output__post_file=post_file,
-        output__manifest=manifest,
-        text__title=title,
-        text__alt=alt,
-        text__title_template=title_template,
-        variants__widths=tuple(width) if width else None,
-        variants__formats=tuple(variant_format) if variant_format else None,
-        image__max_edge=max_edge,
-        metadata__policy=metadata or ("allow" if allow else None),
-        metadata__allow=tuple(allow) if allow else None,
-        metadata__color=color,
-        markup__style=markup,
-        output__site=site,
-        run__jobs=jobs,
-        run__force=force or None,
-        run__quiet=quiet or None,
-        run__wait=wait,
-    )
-    config = settings.config
-    if quiet and verbose:
+def request(values: dict[str, Any]) -> Request:
+    """The flags as one Request: settings read once (named on stderr), contradictions refused (exit 2)."""
+    if values.get("quiet") and values.get("verbose"):
         usage_error("--quiet and --verbose contradict each other: choose one")
-    level = QUIET if config.run.quiet else VERBOSE if verbose else NORMAL
-    if as_json and config.output.manifest == STDOUT:
+    overrides = {FLAGS[flag].setting: FLAGS[flag].value(given) for flag, given in values.items() if FLAGS[flag].setting}
+    if values.get("allow") and not values.get("metadata"):
+        overrides["metadata__policy"] = "allow"
+    search = folders.SettingsSearch(values["config"]) if values.get("config") else folders.find_settings(Path.cwd())
+    config = call(load_config, search.file, **overrides)
+    say = Say(QUIET if config.run.quiet else VERBOSE if values.get("verbose") else NORMAL)
+    if search.refused:
+        say.warning(search.refused)
+    say.info(f"settings: {search.file or 'built-in defaults'}")
+    if values.get("json") and config.output.manifest == STDOUT:
         usage_error("--json and --manifest - both print on stdout: choose one")
-    say = Say(level)
-    builder = presets.choose(config.output.site, Path.cwd())
-    for advice in presets.advice(builder, config.output.dir, config.output.post_file):
-        say.warning(advice)
-    return Invocation(source, config, prune, dry_run, as_json, say, settings)
+    if "post_file" in values:  # a command that publishes: what the site still lacks for it, said first
+        for advice in presets.advice(presets.choose(config.output.site, Path.cwd()), config.output.dir,
+                                     config.output.post_file):  # fmt: skip
+            say.warning(advice)
+    return Request(values, config, search.file, say)
+
+
+def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A library call whose GalleryError ends the command with one line and exit 2."""
+    try:
+        return function(*args, **kwargs)
+    except GalleryError as error:
+        usage_error(str(error))
+        raise  # not reached: usage_error exits
 
 
 def usage_error(message: str) -> None:
     stderr_line(f"gallery: {message}")
     raise typer.Exit(2)
-
-
-def fail(error: GalleryError) -> None:
-    stderr_line(f"gallery: {error}")
-    raise typer.Exit(2)
-
-
-def with_options(
-    options: Callable[..., Invocation], *, without: tuple[str, ...] = ()
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Give a command the parameters of `options` (minus `without`) before its own.
-
-    Typer reads a command's options from its signature; the wrapper shows it the combined one,
-    calls `options` with its share of the values and the command with the resulting `Invocation`
-    and the rest. A flag added to `process_options` therefore reaches every command built this way.
-    """
-
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
-        shared = [p for p in inspect.signature(options, eval_str=True).parameters.values() if p.name not in without]
-        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
-
-        @functools.wraps(command)
-        def wrapper(**values: Any) -> None:
-            command(options(**{p.name: values.pop(p.name) for p in shared}), **values)
-
-        parameters = [*shared, *own]
-        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # read by inspect.signature
-        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-        return wrapper
-
-    return decorate

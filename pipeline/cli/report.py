@@ -1,124 +1,60 @@
-"""What the commands print: lines for people on stderr, JSON for scripts on stdout.
+"""What the commands print: lines for people on stderr, what a command produces on stdout.
 
-stdout carries only what a command produces (the block, a manifest, a page's path, JSON), so it can
-be redirected; everything said about the work goes to stderr, as much of it as the verbosity asks:
-`-q` errors only, default warnings and a summary, `-v` a line per photo too.
+stdout carries only what a command produces (the block, a manifest, a page's path, a table, JSON),
+so it can be redirected; everything said about the work goes to stderr, as much of it as the
+verbosity asks: `-q` errors only, default warnings and a summary, `-v` a line per photo too. Each
+command's result has one function here that prints it and returns the command's exit code.
 
-Names and other untrusted text reach people in two forms only: lines on stderr pass through
-`names.one_line` (`stderr_line`), so a file name cannot forge a line or send escape sequences to a
-terminal; JSON passes through `names.utf8_text` (`json_text`), so it is always valid UTF-8.
+Every line goes through messages.py, which keeps untrusted text safe on a terminal and in JSON.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..commands.audit import Audit
+from ..commands.captions import CaptionsUpdate
+from ..commands.review import Review, as_json
 from ..config.sections import Config
 from ..dry_run import Forecast
-from ..model import PhotoResult, Problem, RunResult
-from ..names import display_name, one_line, utf8_text
-from ..publish.manifest import photo_entry
-
-QUIET, NORMAL, VERBOSE = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class Say:
-    """Lines on stderr, filtered by verbosity."""
-
-    level: int = NORMAL
-
-    def error(self, text: object) -> None:
-        stderr_line(f"error: {text}" if isinstance(text, Problem) else text)
-
-    def warning(self, text: object, label: str = "warning") -> None:
-        if self.level >= NORMAL:
-            stderr_line(f"{label}: {text}")
-
-    def info(self, text: str) -> None:
-        if self.level >= NORMAL:
-            stderr_line(text)
-
-    def detail(self, text: str) -> None:
-        if self.level >= VERBOSE:
-            stderr_line(text)
+from ..image.facts import MetadataFacts
+from ..messages import Say, json_text, problem_json, report_run, run_json, stderr_line
+from ..model import RunResult, set_aside_text
+from ..names import display_name, one_line
+from ..publish.manifest import build_manifest
+from ..run import STDOUT
 
 
-def stderr_line(text: object) -> None:
-    """One line on stderr: the one way a message reaches a person, with untrusted text made safe."""
-    print(one_line(str(text)), file=sys.stderr, flush=True)
+def processed(result: RunResult, source: Path, config: Config, say: Say, as_json: bool, settings: str | None) -> int:
+    """`gallery process`: the block on stdout (or the run as JSON, or the manifest), the rest on stderr."""
+    if not result.photos and not result.failures and not result.warnings:
+        aside = f"; {set_aside_text(result.set_aside)} set aside" if result.set_aside else ""
+        say.error(f"gallery: no photos in {source} (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF or GIF by content){aside}")
+        return 1
+    report_run(result, say, config.output.post_file)
+    if as_json:
+        stdout(run_json(result, config, settings))
+    elif config.output.manifest == STDOUT:
+        stdout(build_manifest(result.photos, config, result.title, result.name))
+    else:
+        stdout(result.markup)
+    return 0 if result.ok else 1
 
 
-def json_text(document: Any) -> str:
-    """JSON for scripts, always valid UTF-8: every string (a path, a name, a message) through `utf8_text`."""
-    return json.dumps(_valid(document), indent=2, ensure_ascii=False) + "\n"
+def dry_run(planned: Forecast, prune: bool, as_json: bool, settings: str | None) -> int:
+    """`--dry-run`: the plan, as text or JSON."""
+    stdout(forecast_json(planned, prune, settings) if as_json else forecast_text(planned, prune))
+    return 0
 
 
-def _valid(value: Any) -> Any:
-    if isinstance(value, str):
-        return utf8_text(value)
-    if isinstance(value, dict):
-        return {_valid(key): _valid(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_valid(item) for item in value]
-    return value
-
-
-def report_run(result: RunResult, say: Say, post: str = "") -> None:
-    """Everything a person should read about a run, on stderr."""
-    for warning in result.warnings:
-        say.warning(warning)
-    for failure in result.failures:
-        say.error(failure)
-    for warning in result.alt_warnings:
-        say.warning(warning, "alt text")
-    for photo in result.photos:
-        say.detail(_photo_line(photo))
-    if post and result.post_change in ("created", "updated"):
-        say.info(f"post {post}: {result.post_change}")
-    say.info(result.summary())
-
-
-def _photo_line(photo: PhotoResult) -> str:
-    state = "rendered" if photo.rendered else "unchanged"
-    files = f"{len(photo.outputs)} files, {state}"
-    return f"{photo.number:>3}  {display_name(photo.source)} -> {photo.main.path.name} ({files})"
-
-
-def run_json(result: RunResult, config: Config, settings: str | None) -> str:
-    """The run result for scripts: photos, outputs, texts, failures and warnings, and the settings
-    file read (None: the built-in defaults)."""
-    document = {
-        "settings": settings,
-        "ok": result.ok,
-        "name": result.name,
-        "title": result.title,
-        "photos": [_photo_json(photo, config) for photo in result.photos],
-        "failures": [_problem_json(p) for p in result.failures],
-        "warnings": [_problem_json(p) for p in result.warnings],
-        "alt_warnings": [_problem_json(p) for p in result.alt_warnings],
-        "post": result.post_change or None,
-        "bytes_in": result.bytes_in,
-        "bytes_out": result.bytes_out,
-        "seconds": round(result.seconds, 3),
-        "markup": result.markup,
-    }
-    return json_text(document)
-
-
-def _photo_json(photo: PhotoResult, config: Config) -> dict[str, Any]:
-    """The photo as the manifest has it, with the paths on this machine and whether it was rendered."""
-    outputs = [entry | {"path": str(output.path)} for entry, output in zip(
-        photo_entry(photo, config)["outputs"], photo.outputs, strict=True)]  # fmt: skip
-    return photo_entry(photo, config) | {"source": str(photo.source), "rendered": photo.rendered, "outputs": outputs}
-
-
-def _problem_json(problem: Problem) -> dict[str, str]:
-    return {"path": str(problem.path), "message": problem.message}
+def stdout(text: str) -> None:
+    """What a command produces, as it is (the block ends with its own newline)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def forecast_text(forecast: Forecast, prune: bool) -> str:
@@ -174,9 +110,9 @@ def forecast_json(forecast: Forecast, prune: bool, settings: str | None) -> str:
             }
             for p in forecast.photos
         ],
-        "warnings": [_problem_json(p) for p in plan.warnings],
-        "failures": [_problem_json(p) for p in plan.failures],
-        "alt_warnings": [_problem_json(p) for p in plan.captions.notes],
+        "warnings": [problem_json(p) for p in plan.warnings],
+        "failures": [problem_json(p) for p in plan.failures],
+        "alt_warnings": [problem_json(p) for p in plan.captions.notes],
         "unneeded": list(forecast.unneeded),
         "prune": prune,
         "manifest": str(forecast.manifest) if forecast.manifest else None,
@@ -191,7 +127,120 @@ def facts_json(facts: list[Any]) -> str:
     return json_text([{k: v for k, v in asdict(f).items() if k != "text"} for f in facts])
 
 
-def audit_json(checked: list[tuple[Path, list[str]]]) -> str:
-    files = [{"path": str(path), "leaks": leaks} for path, leaks in checked]
-    leaking = sum(bool(leaks) for _, leaks in checked)
-    return json_text({"checked": len(files), "leaking": leaking, "files": files})
+def audit_json(found: Audit) -> str:
+    files = [{"path": str(path), "leaks": list(leaks)} for path, leaks in found.checked]
+    return json_text({"checked": len(files), "leaking": found.leaking, "files": files})
+
+
+def captions_written(update: CaptionsUpdate, source: Path, dry_run: bool) -> int:
+    """`gallery captions`: the file written (or the entries a dry run would add), problems on stderr."""
+    for problem in update.problems:
+        stderr_line(f"error: {problem}")
+    for note in update.notes:
+        stderr_line(f"warning: {note}")
+    if not update.photos:
+        stderr_line(f"gallery: no photos in {source}; {update.path.name} was not written")
+        return 1
+    if dry_run:
+        stdout(f"dry run: nothing was written. {len(update.added)} entries would be added to {update.path}:\n")
+        stdout("".join(f"  {one_line(entry)}\n" for entry in update.added))
+        return 0
+    stderr_line(f"{update.path}: {len(update.added)} new entries, {update.kept} kept as written")
+    if update.missing_alt:
+        stderr_line(f"{len(update.missing_alt)} photos have no alt text yet: fill in `alt` in {update.path}")
+    stdout(f"{update.path}\n")
+    return 0
+
+
+def reviewed(review: Review, as_json_output: bool, settings: str | None) -> int:
+    """`gallery review`: the table (or JSON) on stdout, failures and captions.toml notes on stderr."""
+    for failure in review.failures:
+        stderr_line(f"error: {failure}")
+    for note in review.plan.captions.notes:
+        stderr_line(f"warning: {note}")
+    stdout(json_text(as_json(review) | {"settings": settings}) if as_json_output else review_table(review))
+    return 1 if review.failures else 0
+
+
+def review_table(review: Review) -> str:
+    """The review as a table for people, one line per photo."""
+    rows = [("#", "photo", "taken", "camera", "size", "burst", "flags", "suggested", "status")]
+    for photo in review.photos:
+        taken = photo.captured.strftime("%Y-%m-%d %H:%M:%S") if photo.captured else "-"
+        status = "skipped" if photo.skipped else ("published" if photo.published else "not published")
+        rows.append(
+            (
+                f"{photo.number:02d}" if photo.number else "-",
+                one_line(display_name(photo.source)),
+                taken,
+                one_line(photo.camera) or "-",
+                f"{photo.width}x{photo.height}",
+                str(photo.group) if photo.group else "-",
+                ", ".join(photo.flags) or "-",
+                "pick" if photo.pick and photo.group else ("-" if photo.group else ""),
+                status,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n" for row in rows
+    )
+
+
+def inspected(facts: Sequence[MetadataFacts], as_json_output: bool) -> int:
+    """`gallery inspect`: each file's facts as a table (or JSON); exit 1 when a file cannot be read."""
+    stdout(facts_json(list(facts)) if as_json_output else "\n".join(describe(f) for f in facts))
+    return 1 if any(f.error for f in facts) else 0
+
+
+def audited(found: Audit, as_json_output: bool) -> int:
+    """`gallery audit`: a line per leaking file (or JSON) on stdout, a count on stderr; exit 1 on a leak."""
+    for path, reason in found.passed_by:
+        stderr_line(f"{path}: {reason}")
+    if as_json_output:
+        stdout(audit_json(found))
+    else:
+        stdout("".join(one_line(f"{path}: {'; '.join(leaks)}") + "\n" for path, leaks in found.checked if leaks))
+    stderr_line(f"{len(found.checked)} images checked, {found.leaking} leaking")
+    return 1 if found.leaking else 0
+
+
+def describe(facts: MetadataFacts) -> str:
+    """The readable table `gallery inspect` prints for one file."""
+    if facts.error:
+        return f"{one_line(facts.path)}\n  error         {one_line(facts.error)}\n"
+    turned = f"{facts.orientation} (turned on display)"
+    orientation_text = {None: "-", 1: "1 (as stored)"}.get(facts.orientation, turned)
+    gps = "no"
+    if facts.gps:
+        gps = f"yes: {facts.location}" if facts.location else f"tags without coordinates ({', '.join(facts.gps)})"
+    xmp = "no"
+    if facts.xmp:
+        private = facts.xmp_location + facts.xmp_serials
+        xmp = f"yes, with {', '.join(private)}" if private else "yes"
+    iptc = f"yes, with {', '.join(facts.iptc_location)}" if facts.iptc_location else ("yes" if facts.iptc else "no")
+    rows = [
+        ("format", facts.format or "-"),
+        ("size", f"{facts.width} x {facts.height}"),
+        ("orientation", orientation_text),
+        ("captured", facts.captured or "-"),
+        ("camera", facts.camera or "-"),
+        ("GPS", gps),
+        ("serials", ", ".join(facts.serials) or "none"),
+        ("maker notes", "yes" if facts.maker_notes else "no"),
+        ("thumbnail", "yes" if facts.thumbnail else "no"),
+        ("ICC profile", facts.icc_profile or "none (sRGB assumed)"),
+        ("EXIF", "yes" if facts.exif else "no"),
+        ("XMP", xmp),
+        ("IPTC", iptc),
+    ]
+    return one_line(facts.path) + "\n" + "".join(f"  {label:<13} {one_line(value)}\n" for label, value in rows)
+
+
+def watched(result: RunResult | None, failures: Sequence[str], config: Config, once: bool, as_json: bool,
+            settings: str | None) -> int:  # fmt: skip
+    """`gallery watch`: the last batch's block (or JSON) on stdout when it stops; exit 1 only when
+    `--once` saw a photo fail."""
+    if result is not None:
+        stdout(run_json(result, config, settings) if as_json else result.markup)
+    return 1 if once and failures else 0

@@ -1,9 +1,48 @@
-"""`gallery audit` and `gallery inspect`: what a file's metadata gives away, judged."""
+"""`gallery audit` and `gallery inspect`: what published files' metadata gives away, judged.
+
+The files are read through the one metadata reader (image/facts.py); only headers, no pixels.
+"""
 
 from __future__ import annotations
 
-from ..image.facts import MetadataFacts
-from ..names import one_line
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config.sections import Config
+from ..image.facts import MetadataFacts, published_images, read_facts
+from ..image.ingest import folder_of
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Every image of a published site with its leaks (empty when clean), and the entries passed by
+    (FIFOs, sockets, devices) with why."""
+
+    checked: tuple[tuple[Path, tuple[str, ...]], ...]
+    passed_by: tuple[tuple[Path, str], ...]
+
+    @property
+    def leaking(self) -> int:
+        return sum(bool(found) for _, found in self.checked)
+
+
+def inspect(paths: Sequence[Path], config: Config) -> list[MetadataFacts]:
+    """What each file's headers carry, for `gallery inspect`."""
+    return [read_facts(path, config) for path in paths]
+
+
+def audit(site: Path, config: Config, owners: Sequence[str] = ()) -> Audit:
+    """Every image under `site`, judged for leaks; `owners` add to `metadata.owners`."""
+    folder_of(site, holding="published files")
+    names = (*config.metadata.owners, *owners)
+    checked, passed_by = [], []
+    for path, skipped in published_images(site):
+        if skipped:
+            passed_by.append((path, skipped))
+        else:
+            checked.append((path, tuple(leaks(read_facts(path, config), names))))
+    return Audit(tuple(checked), tuple(passed_by))
 
 
 def leaks(facts: MetadataFacts, owners: tuple[str, ...] = ()) -> list[str]:
@@ -29,35 +68,3 @@ def leaks(facts: MetadataFacts, owners: tuple[str, ...] = ()) -> list[str]:
         if any(owner.casefold() in value.casefold() for value in facts.text):
             found.append(f"owner name {owner!r}")
     return found
-
-
-def describe(facts: MetadataFacts) -> str:
-    """The readable table `gallery inspect` prints for one file."""
-    if facts.error:
-        return f"{one_line(facts.path)}\n  error         {one_line(facts.error)}\n"
-    turned = f"{facts.orientation} (turned on display)"
-    orientation_text = {None: "-", 1: "1 (as stored)"}.get(facts.orientation, turned)
-    gps = "no"
-    if facts.gps:
-        gps = f"yes: {facts.location}" if facts.location else f"tags without coordinates ({', '.join(facts.gps)})"
-    xmp = "no"
-    if facts.xmp:
-        private = facts.xmp_location + facts.xmp_serials
-        xmp = f"yes, with {', '.join(private)}" if private else "yes"
-    iptc = f"yes, with {', '.join(facts.iptc_location)}" if facts.iptc_location else ("yes" if facts.iptc else "no")
-    rows = [
-        ("format", facts.format or "-"),
-        ("size", f"{facts.width} x {facts.height}"),
-        ("orientation", orientation_text),
-        ("captured", facts.captured or "-"),
-        ("camera", facts.camera or "-"),
-        ("GPS", gps),
-        ("serials", ", ".join(facts.serials) or "none"),
-        ("maker notes", "yes" if facts.maker_notes else "no"),
-        ("thumbnail", "yes" if facts.thumbnail else "no"),
-        ("ICC profile", facts.icc_profile or "none (sRGB assumed)"),
-        ("EXIF", "yes" if facts.exif else "no"),
-        ("XMP", xmp),
-        ("IPTC", iptc),
-    ]
-    return one_line(facts.path) + "\n" + "".join(f"  {label:<13} {one_line(value)}\n" for label, value in rows)

@@ -130,31 +130,6 @@ def _published(config: Config, out_dir: Path, name: str) -> set[str]:
     return {str(photo.source) for photo in photos}
 
 
-def table(reviewed: Review) -> str:
-    """The review as a table for people, one line per photo."""
-    rows = [("#", "photo", "taken", "camera", "size", "burst", "flags", "suggested", "status")]
-    for photo in reviewed.photos:
-        taken = photo.captured.strftime("%Y-%m-%d %H:%M:%S") if photo.captured else "-"
-        status = "skipped" if photo.skipped else ("published" if photo.published else "not published")
-        rows.append(
-            (
-                f"{photo.number:02d}" if photo.number else "-",
-                display_name(photo.source),
-                taken,
-                photo.camera or "-",
-                f"{photo.width}x{photo.height}",
-                str(photo.group) if photo.group else "-",
-                ", ".join(photo.flags) or "-",
-                "pick" if photo.pick and photo.group else ("-" if photo.group else ""),
-                status,
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n" for row in rows
-    )
-
-
 def as_json(reviewed: Review) -> dict[str, Any]:
     return {
         "source": str(reviewed.plan.source),

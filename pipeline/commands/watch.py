@@ -24,11 +24,11 @@ from pathlib import Path
 
 import watchfiles
 
-from ..cli.report import Say, stderr_line
 from ..config.sections import Config
 from ..errors import OutputError, PhotoError
 from ..image import ingest
 from ..image.arrival import is_whole_image
+from ..messages import Say, stderr_line
 from ..model import RunResult
 from ..record.state import load_state
 from ..run import check_folders, process

@@ -99,11 +99,11 @@ class Found(NamedTuple):
     set_aside: dict[str, int]
 
 
-def folder_of_photos(source: Path) -> Path:
+def folder_of(path: Path, holding: str = "photos") -> Path:
     """The folder a command was given, or a PhotoError that says it is not one: the one such check."""
-    if not source.is_dir():
-        raise PhotoError(f"{source} is not a folder of photos")
-    return source
+    if not path.is_dir():
+        raise PhotoError(f"{path} is not a folder of {holding}")
+    return path
 
 
 def find_candidates(source: Path, config: Config, exclude: Collection[str] = ()) -> Found:
@@ -115,7 +115,7 @@ def find_candidates(source: Path, config: Config, exclude: Collection[str] = ())
     names (dotfiles, which covers macOS `._*` companions and our own temp files, and downloads in
     progress) and the names in `exclude` (watch mode's files that are still settling).
     """
-    root = folder_of_photos(source).resolve()
+    root = folder_of(source).resolve()
     candidates: list[Candidate] = []
     problems: list[Problem] = []
     skipped: list[Problem] = []

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import uvicorn
 
-from ...cli.report import Say
 from ...config.sections import Config
 from ...errors import ConfigError, OutputError, PhotoError
+from ...messages import Say
 from ...record.lock import output_lock
 from ...run import STDOUT
 from .api import make_app

@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...cli.report import Say, report_run, run_json
 from ...config.sections import Config
 from ...errors import ConfigError, GalleryError, OutputError, PhotoError
 from ...files import write_atomically
 from ...image.previews import SIZES, render_preview
+from ...messages import Say, report_run, run_json
 from ...names import display_name
 from ...run import process
 from ...text import editing as captions_file
