@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -147,12 +146,8 @@ def _read_xmp(image: Image.Image, path: Path) -> xmp.Xmp | None:
     """A JPEG's standard and extended XMP from its segments; Pillow's packet for other formats; else
     a search of the file's bytes (GIF and others whose XMP Pillow does not expose)."""
     if image.format in ("JPEG", "MPO"):
-        segments = b"".join(
-            b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-            for marker, payload in getattr(image, "applist", [])
-            if marker == "APP1" and len(payload) < 0xFFFE
-        )
-        packets: Sequence[bytes | str] = xmp.jpeg_packets(b"\xff\xd8" + segments + b"\xff\xda")
+        app1 = (payload for marker, payload in getattr(image, "applist", []) if marker == "APP1")
+        packets: Sequence[bytes | str] = xmp.packets(app1)
     else:
         packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
         packets = [packet] if isinstance(packet, (bytes, str)) and packet else []

@@ -1,9 +1,10 @@
 """A small, defensive XMP reader shared by alt-text extraction and the privacy audit.
 
-Standard library only, so every part of the app reads XMP the same way, whatever decoder opened
-the photo. Finding packets: `jpeg_packets` walks a JPEG's segments and reassembles extended XMP
-(which Pillow ignores, and which is where large descriptions and GPS data may sit); `find_packets`
-searches any other file's bytes. Reading them: `parse` (one packet) or `parse_all` (several read
+No image library, so every part of the app reads XMP the same way, whatever decoder opened the
+photo. Finding packets: `packets` reassembles a JPEG's standard and extended XMP from its APP1
+segments (extended XMP is what Pillow ignores, and where large descriptions and GPS data may sit),
+which `jpeg_packets` finds in a file's bytes through jpeg_segments' walk; `find_packets` searches
+any other file's bytes. Reading them: `parse` (one packet) or `parse_all` (several read
 as one) give an `Xmp`, which is namespace-aware: properties are matched by namespace URI, never by
 prefix, so `d:description` bound to Dublin Core is a description and `dc:` bound elsewhere is not.
 Nothing here raises on malformed input: a bad segment ends the walk, a bad packet parses to None.
@@ -15,6 +16,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from xml.etree import ElementTree
+
+from . import jpeg_segments
 
 DC = "http://purl.org/dc/elements/1.1/"
 EXIF = "http://ns.adobe.com/exif/1.0/"
@@ -52,27 +55,6 @@ Property = tuple[str, str, str]  # (namespace URI, local name, text value)
 # Finding packets ---------------------------------------------------------------------------------
 
 
-def _segments(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(marker, payload) of each JPEG segment before the image data; stops at anything malformed."""
-    if not data.startswith(b"\xff\xd8"):
-        return
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            pos += 1
-        elif marker in (0x00, 0xD9, 0xDA):  # not a marker, end of image, start of scan
-            return
-        elif 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
-            pos += 2
-        else:
-            length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-            if length < 2 or pos + 2 + length > len(data):
-                return
-            yield marker, data[pos + 4 : pos + 2 + length]
-            pos += 2 + length
-
-
 def _assemble(chunks: list[tuple[int, int, bytes]]) -> bytes | None:
     """An extended packet from its (offset, full length, chunk) parts, or None if any byte is missing.
 
@@ -93,16 +75,20 @@ def _assemble(chunks: list[tuple[int, int, bytes]]) -> bytes | None:
 
 
 def jpeg_packets(data: bytes) -> list[bytes]:
-    """A JPEG's XMP: [] without any, [standard], or [standard, extended] when the extended is complete.
+    """The XMP of a whole JPEG file's bytes (see `packets`)."""
+    return packets(jpeg_segments.payloads(data, jpeg_segments.APP1))
+
+
+def packets(app1: Iterable[bytes]) -> list[bytes]:
+    """A JPEG's XMP from its APP1 payloads: [] without any, [standard], or [standard, extended] when
+    the extended is complete.
 
     Only extended chunks whose GUID is the standard packet's xmpNote:HasExtendedXMP count: another
     GUID is a leftover of an earlier edit, which readers are required to ignore.
     """
     standard: bytes | None = None
     chunks: dict[bytes, list[tuple[int, int, bytes]]] = {}
-    for marker, payload in _segments(data):
-        if marker != 0xE1:
-            continue
+    for payload in app1:
         if payload.startswith(STANDARD_HEADER):
             standard = payload[len(STANDARD_HEADER) :] if standard is None else standard
         elif payload.startswith(EXTENDED_HEADER) and len(payload) >= len(EXTENDED_HEADER) + 40:
