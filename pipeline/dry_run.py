@@ -14,7 +14,6 @@ from pathlib import Path
 from .config.sections import Config
 from .errors import PostError
 from .model import OutputFile, PhotoResult, Plan
-from .plan import photo_result
 from .publish import markup
 from .publish.manifest import manifest_path
 from .publish.post import post_date, update_post
@@ -62,7 +61,7 @@ def view(run: Run) -> Forecast:
                        p.current.stat().st_size if p.current else 0, p.final, p.spec.key)
             for p in located
         )  # fmt: skip
-        results.append(photo_result(photo, outputs, run.state.placeholders.get(photo.photo.content_hash), True))
+        results.append(PhotoResult.of(photo, outputs, run.state.placeholders.get(photo.photo.content_hash), True))
         moved = [(p.current, p.final) for p in located if p.moved and p.current is not None]
         photos.append(
             PhotoForecast(

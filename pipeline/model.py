@@ -186,10 +186,37 @@ class PhotoResult:
     color: str = ""  # dominant colour, "#rrggbb": a background while the photo loads
     placeholder: str = ""  # data: URI of a tiny WebP to blur up while the photo loads
 
+    @classmethod
+    def of(
+        cls, plan: PhotoPlan, outputs: tuple[OutputFile, ...], placeholder: Placeholder | None, rendered: bool
+    ) -> PhotoResult:
+        """A planned photo as published, once its outputs exist (or, for a dry run, would); its
+        Markdown line is markup's to make (`markup.build`)."""
+        return cls(
+            source=plan.photo.path,
+            number=plan.number,
+            captured=plan.photo.captured,
+            width=plan.photo.width,
+            height=plan.photo.height,
+            outputs=outputs,
+            alt=plan.text.alt,
+            title=plan.text.title,
+            caption=plan.text.caption,
+            markdown="",
+            rendered=rendered,
+            color=placeholder.color if placeholder else "",
+            placeholder=placeholder.lqip if placeholder else "",
+        )
+
     @property
     def main(self) -> OutputFile:
         """The file the Markdown line links to: the main image, else the largest output."""
         return next((o for o in self.outputs if o.role == "main"), self.outputs[0])
+
+    @property
+    def thumbnail(self) -> OutputFile:
+        """The small picture a grid or a contact sheet shows: the thumbnail, else the narrowest output."""
+        return next((o for o in self.outputs if o.role == "thumbnail"), min(self.outputs, key=lambda o: o.width))
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,7 @@ outputs. Every command starts here, so `process`, `watch`, `preview` and `captio
 disagree about a photo's number, name or text.
 
 Only headers are read to make a plan (or the record's copy of them, for unchanged files); no pixel
-is decoded. Each planned output carries a cache key derived from every setting that can change
-its bytes.
+is decoded. Each planned output carries its cache key (record/keys.py).
 """
 
 from __future__ import annotations
@@ -22,12 +21,9 @@ from .image.metadata import serial_digest
 from .model import (
     Candidate,
     Captions,
-    OutputFile,
     OutputSpec,
     PhotoPlan,
-    PhotoResult,
     PhotoText,
-    Placeholder,
     Plan,
     Problem,
     Role,
@@ -151,28 +147,6 @@ def number_photos(
         )
         plans.append(PhotoPlan(photo, number, stem, output_specs(photo, stem, config), text))
     return tuple(plans)
-
-
-def photo_result(
-    plan: PhotoPlan, outputs: tuple[OutputFile, ...], placeholder: Placeholder | None, rendered: bool
-) -> PhotoResult:
-    """A planned photo as published, once its outputs exist (or, for a dry run, would); its Markdown
-    line is markup's to make (`markup.build`)."""
-    return PhotoResult(
-        source=plan.photo.path,
-        number=plan.number,
-        captured=plan.photo.captured,
-        width=plan.photo.width,
-        height=plan.photo.height,
-        outputs=outputs,
-        alt=plan.text.alt,
-        title=plan.text.title,
-        caption=plan.text.caption,
-        markdown="",
-        rendered=rendered,
-        color=placeholder.color if placeholder else "",
-        placeholder=placeholder.lqip if placeholder else "",
-    )
 
 
 def output_specs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputSpec, ...]:

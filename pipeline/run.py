@@ -36,7 +36,7 @@ from .image.render import RenderJob, RenderResult
 from .image.watermark import Mark
 from .model import OutputFile, PhotoPlan, PhotoResult, Plan, Problem, RunResult
 from .names import slugify
-from .plan import make_plan, number_photos, photo_result
+from .plan import make_plan, number_photos
 from .publish import markup
 from .publish.manifest import build_manifest, manifest_path, write_manifest
 from .publish.post import check_post_file, write_post
@@ -220,7 +220,9 @@ def execute(
     state.claim((p.photo.content_hash, _at_final(p, outputs, folder)) for p, outputs in produced)
     results, block = markup.build(
         [
-            photo_result(p, _at_final(p, outputs, folder), state.placeholders.get(p.photo.content_hash), h in rendered)
+            PhotoResult.of(
+                p, _at_final(p, outputs, folder), state.placeholders.get(p.photo.content_hash), h in rendered
+            )
             for p, outputs in produced
             for h in (p.photo.content_hash,)
         ],

@@ -1,9 +1,9 @@
-"""Curation hints: flag blurry or badly exposed photos and group bursts, suggesting the best frame of each.
+"""Curation's judgement over a set's scores: bursts grouped, blurry or badly exposed frames flagged,
+the best frame of each burst suggested. Nothing here drops a photo: `group` and `flags` only suggest.
 
-Everything is computed from an image the render stage already holds in memory (its smallest output),
-so curation costs no second decode: about 5 ms of CPU a photo on a 320-px thumbnail. Nothing here drops a
-photo; `group` and `flags` only suggest. The numbers below were tuned on the shared corpus with
-benchmarks/curation_fpr.py, which prints the evidence for them.
+The scores themselves come from image/scores.py, made from pixels rendering already holds; the
+thresholds below were tuned on the shared corpus with benchmarks/curation_fpr.py, which prints the
+evidence for them.
 """
 
 from __future__ import annotations
@@ -17,23 +17,11 @@ from ..image.scores import DARK_P98
 from ..model import Analysis
 
 BLURRY_BELOW = 100.0  # absolute: sharp corpus photos score >= 181, Gaussian r2/r3 and 9-px motion blur <= 54
-
-
 SOFTER_THAN = 0.5  # relative: blur to r1 at 320 px gives <= 0.33 of the sharp frame; exposure steps 0.5x-1.4x >= 0.63
-
-
 SOFT_BELOW = 150.0  # beside the set: under this and under SOFTER_THAN x the set's median; sharp corpus photos >= 181
-
-
 MAX_GAP = 2.0  # seconds; also absorbs EXIF times that only have whole seconds
-
-
 MAX_DISTANCE = 14  # pHash bits: distinct corpus photos differ by >= 20, one shifted 2.5 % by <= 10
-
-
 MAX_UNTIMED_DISTANCE = 4  # untimed, only near-identical pictures: messenger copies and re-encodes are <= 2
-
-
 PICK_TOLERANCE = 0.15  # frames this close to the sharpest are equally good: copies score 0.93-1.09x their original
 
 

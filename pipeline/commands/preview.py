@@ -138,7 +138,7 @@ def _overview(photos: list[PhotoResult], curated: dict[str, ReviewedPhoto], page
     cells: dict[object, list[str]] = {}
     for photo in photos:
         found = curated.get(photo.source.name)
-        thumbnail = next((o for o in photo.outputs if o.role == "thumbnail"), min(photo.outputs, key=lambda o: o.width))
+        thumbnail = photo.thumbnail
         notes = [
             f"{photo.number:02d}",
             *(found.flags if found else ()),

@@ -37,21 +37,15 @@ from ..text.captions_file import CAPTIONS_FILE
 # A batch renders at most this many new or changed photos per worker, so a stop request waits
 # for seconds, not for a whole card dump, and the block grows while a large upload is processed.
 PHOTOS_PER_WORKER = 8
-
-
 # A file that stopped changing but does not decode yet (a stalled upload) gets this many settle
 # periods more before `process` sees it and reports what is wrong with it.
 STALLED_SETTLE_PERIODS = 5
-
-
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "glusterfs", "davfs", "fuse.sshfs", "fuse.rclone"}
 )
 
 
 Log = Callable[[str], None]
-
-
 Stat = tuple[int, int]  # size, mtime_ns
 
 

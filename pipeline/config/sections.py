@@ -1,8 +1,10 @@
-"""One configuration object for a whole run.
+"""The settings: one section per concern, one `Config` for a whole run, and the checks that refuse
+settings that could not work, with a message that names the setting.
 
 The defaults below are the same values that `config.toml` at the repository root documents line by
-line (a test keeps the two in step). A run's config is built once — defaults, then a TOML file, then
-CLI flags or keyword arguments — and passed down to every stage; nothing re-reads it later.
+line (a test keeps the two in step). A run's config is built once (load.py: defaults, the site's
+preset, a settings file, then flags or keyword arguments) and passed down to every stage; nothing
+re-reads it later.
 """
 
 from __future__ import annotations
@@ -24,11 +26,7 @@ from .values import WRONG_TYPE, _coerce, expected_value, setting_type, toml_valu
 # The names of the metadata policies (exif_policy.POLICIES) and markup styles (markup.STYLES), listed
 # here as part of the settings' reference; a test keeps each list equal to its registry.
 METADATA_POLICIES: tuple[str, ...] = ("strip", "keep", "allow")
-
-
 COLOR_MODES: tuple[str, ...] = ("srgb", "preserve")
-
-
 MARKUP_STYLES: tuple[str, ...] = ("markdown", "kramdown", "html", "grid", "hugo")
 
 
@@ -312,28 +310,16 @@ def validate(config: Config) -> None:
 
 
 CLOCK_OFFSET = re.compile(r"[+-]\d{1,2}:[0-5]\d(:[0-5]\d)?")
-
-
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
-
-
 BACKGROUNDS = ("", "color", "placeholder")
-
-
 # A JPEG's whole EXIF must fit one 64 KB APP1 segment, beside whatever the policy keeps of the
 # photo's own: each credit field gets at most this many bytes of UTF-8 (a name or a licence line
 # needs far fewer), so both together leave over 60 KB to the photo's EXIF.
 MAX_CREDIT_BYTES = 2000
-
-
 # The mark is one line shown at a fifth of an image's width by default: beyond this it is unreadable,
 # and drawing it costs time and memory in proportion to its length.
 MAX_WATERMARK_TEXT = 200
-
-
 IMG_ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
-
-
 # What gallery writes on an <img> itself: markup.img_attributes cannot replace or repeat them.
 GALLERYS_IMG_ATTRIBUTES = frozenset(
     ("src", "srcset", "sizes", "alt", "title", "width", "height", "loading", "fetchpriority", "decoding", "style")

@@ -9,8 +9,6 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from ..text.captions_file import toml_string
 
 WRONG_TYPE = object()  # what _coerce gives for a value of the wrong type
-
-
 ANY_TEXT = '"..."'  # the example of a text setting whose default is empty
 
 

@@ -1,7 +1,7 @@
-"""What metadata image files carry: `gallery inspect` for people, `gallery audit` for a site's CI.
+"""What metadata an image file carries, read for `gallery inspect` and judged by `gallery audit`.
 
-Both read files through the pipeline's one metadata reader (`metadata.read_metadata`: EXIF, XMP
-with JPEG extended XMP, IPTC, ICC), and only headers: no pixel is decoded. Only regular files are
+Files are read through the pipeline's one metadata reader (`metadata.read_metadata`: EXIF, XMP with
+JPEG extended XMP, IPTC, ICC), and only headers: no pixel is decoded. Only regular files are
 opened: a FIFO would block the reader forever, and a socket or a device is no image; each is
 skipped with its reason.
 """
@@ -27,11 +27,7 @@ from .ingest import open_image, sniff
 from .metadata import capture_time, ifd, read_metadata
 
 _XMP_LOCATION = re.compile(r"GPS|Latitude|Longitude|Location|City|Country|Sublocation|ProvinceState|^State$")
-
-
 _XMP_SERIAL = re.compile(r"SerialNumber")
-
-
 # IPTC IIM datasets that name a place: City, Sub-location, Province/State, Country code, Country.
 _IPTC_LOCATION = {(2, 90): "City", (2, 92): "Sub-location", (2, 95): "Province-State", (2, 100): "Country-Code"}
 
@@ -53,8 +49,6 @@ _XMP_PREFIXES = {
 
 
 _PHOTOSHOP_RESOURCES = 0x8649
-
-
 _PHOTOSHOP_THUMBNAILS = {0x0409, 0x040C}
 
 

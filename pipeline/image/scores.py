@@ -13,27 +13,13 @@ from PIL import Image, ImageChops
 from ..model import Analysis
 
 WORK_EDGE = 320  # long edge scored: inputs 320-1280 px wide score within 4 % of each other
-
-
 TILES = 4  # a 4x4 grid; the sharpest quarter of tiles scores the photo (a sharp subject on bokeh is sharp)
-
-
 DARK_P98 = 0.5  # "dark": even the brightest 2 % of the frame stays below mid-grey (corpus photos >= 0.63)
-
-
 BRIGHT_CLIPPED = 0.3  # "bright": 30 % of the frame has a channel blown (corpus photos <= 0.23)
-
-
 # Neighbour pairs (dx, dy) of second differences along 0, 90, 45 and 135 degrees: motion blur flattens one.
 _DIRECTIONS = ((1, 0), (0, 1), (1, 1), (1, -1))
-
-
 _CENTRED = [value - 128.0 for value in range(256)]  # undo ImageChops' offset
-
-
 _SQUARED = [(value - 128.0) ** 2 for value in range(256)]
-
-
 _DCT = tuple(tuple(math.cos(math.pi * (2 * x + 1) * u / 64) for x in range(32)) for u in range(8))
 
 

@@ -23,13 +23,8 @@ GENERATOR = "gallery"
 
 
 def manifest_path(config: Config, out_dir: Path, name: str) -> Path:
-    """`output.manifest` with {dir} and {name} filled in, e.g. `_data/{name}.json`."""
-    try:
-        return Path(config.output.manifest.format(dir=out_dir, name=name))
-    except (KeyError, IndexError, ValueError) as error:
-        raise ConfigError(
-            f"output.manifest {config.output.manifest!r} is invalid ({error}); placeholders: {{dir}} {{name}}"
-        ) from None
+    """`output.manifest` with {dir} and {name} filled in, e.g. `_data/{name}.json` (checked with the settings)."""
+    return Path(config.output.manifest.format(dir=out_dir, name=name))
 
 
 def build_manifest(photos: Sequence[PhotoResult], config: Config, title: str, name: str) -> str:

@@ -141,7 +141,7 @@ def grid_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
     opening = f'<div class="{html_text(config.markup.grid_class)}">' if config.markup.grid_class else "<div>"
     lines = [opening]
     for index, photo in enumerate(photos):
-        thumbnail = next((o for o in photo.outputs if o.role == "thumbnail"), min(photo.outputs, key=lambda o: o.width))
+        thumbnail = photo.thumbnail
         src = html_url(output_url(prefix, thumbnail.path.name))
         looks = _size_and_loading(thumbnail, index == 0) | _background(photo, config)
         image = _img_tag(photo, src, looks, config)

@@ -11,20 +11,14 @@ from pathlib import Path
 
 from .. import formats
 from ..config.sections import Config
-from ..model import (
-    Role,
-)
+from ..model import Role
 
 # Bump when a code change alters output bytes for the same settings, so caches re-render.
 RENDER_VERSION = 5
-
-
 # Settings sections that never change an output's bytes: where files go and what they are called,
 # texts and markup, scheduling, input limits, watch mode and clock corrections (which change order
 # and numbers, not pixels). Every other section enters the keys.
 NOT_IN_OUTPUT_BYTES = frozenset({"output", "text", "markup", "run", "watch", "limits", "time"})
-
-
 # Settings that decide which outputs exist and their pixel sizes: they reach a key through the
 # output's role, format, size and cascade chain, not as values (so adding a width re-renders only
 # what is cascaded from it).
@@ -37,12 +31,8 @@ SHAPING = {
 
 # Sections that shape output bytes only while switched on: off, their other settings change nothing.
 ACTIVE_WHEN = {"watermark": lambda config: bool(config.watermark.text or config.watermark.logo)}
-
-
 # Settings that name a file whose content shapes output bytes: the file's content enters the keys.
 FILE_SETTINGS = (("watermark", "logo"),)
-
-
 # The section of each role: its other settings enter only that role's keys.
 ROLE_SECTION: dict[Role, str] = {"main": "image", "variant": "variants", "thumbnail": "thumbnail"}
 

@@ -1,15 +1,14 @@
 """The output folder's record of what was written from what, so re-runs redo only what changed.
 
 A source is recognised by size and mtime first (cheap), by content hash when those changed, and each
-output by a key derived from every setting that shapes its bytes (plan.py). The record holds typed
-records and converts them to and from JSON itself; an unreadable record is a cache miss, never an
-error.
+output by its cache key (keys.py). The record holds typed records and converts them to and from JSON
+itself; an unreadable record is a cache miss, never an error.
 
 A run writes nothing under a published name until its set is complete: outputs whose name is taken
-wait under a hidden stage name (`.NAME.stage`) and take their names in one commit (commit.py). A
-journal beside the record notes, line by line, every output finished, every file placed and the
-commit itself, so a run killed at any point loses no finished work and a restart knows exactly which
-file holds what.
+wait under a hidden stage name (`.NAME.stage`) and take their names in one commit (commit.py). The
+journal (journal.py) notes every output finished, every file placed and the commit itself; reading
+the record replays it, so a run killed at any point loses no finished work and a restart knows
+exactly which file holds what.
 """
 
 from __future__ import annotations
@@ -39,14 +38,8 @@ from ..model import (
 )
 
 STATE_FILE = ".gallery-state.json"
-
-
 JOURNAL_FILE = ".gallery-state.journal"
-
-
 STATE_VERSION = 1
-
-
 STAGE_SUFFIX = ".stage"
 
 

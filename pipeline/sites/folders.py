@@ -11,27 +11,17 @@ from pathlib import Path
 from . import config_files as site_config
 
 SETTINGS_FILE = "gallery.toml"
-
-
 SITES = ("jekyll", "hugo", "eleventy")
-
-
 # The files that make a folder a site's root, per builder, in the order the builder looks for them.
 HUGO_CONFIGS = tuple(f"hugo.{ext}" for ext in site_config.HUGO_FORMATS)
-
-
 ELEVENTY_CONFIGS = (".eleventy.js", "eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs",
                     "eleventy.config.ts")  # fmt: skip
 
 
 JEKYLL_CONFIGS = ("_config.yml", "_config.yaml", "_config.toml")
-
-
 # Hugo before 0.110 named its file config.*, a name many other projects use (gallery's own repository
 # has a config.toml): it marks a Hugo site only beside a folder that Hugo sites have and others rarely do.
 HUGO_OLD_CONFIGS = tuple(f"config.{ext}" for ext in site_config.HUGO_FORMATS)
-
-
 HUGO_FOLDERS = ("content", "archetypes", "themes")
 
 

@@ -1,12 +1,10 @@
-"""Site builders: which one a folder is, where gallery's settings file is, and what each builder expects.
+"""What each site builder expects, as a preset of the settings, and what gallery writes into a site.
 
 A preset sits between the built-in defaults and the settings file: it moves the image set, the URLs,
 the manifest and the markup to where Jekyll, Hugo or Eleventy look for them, and the settings file
-and flags still override any of it. Only `gallery.toml` is gallery's own settings file: a site's
-configuration (Hugo's `config.toml`, Jekyll's `_config.yml`) is never read as gallery's.
-
-Site roots and settings are found by one walk up the folders (`upward`), which ends at the nearest
-site root, repository root or home folder: nothing above a project decides how it is built.
+and flags still override any of it. Beside the preset: the advice a site still needs (a passthrough
+line, a theme), a new post's layout, and Hugo's shortcode, installed on first use. A site's own
+configuration is read as text (config_files.py), never run and never taken for gallery's settings.
 """
 
 from __future__ import annotations
@@ -23,12 +21,8 @@ from . import config_files as site_config
 from .folders import ELEVENTY_CONFIGS, find_root
 
 HUGO_SHORTCODE = Path("layouts") / "shortcodes" / "gallery.html"
-
-
 # What the Eleventy preset publishes, and the one line that copies it into the built site.
 ELEVENTY_IMAGES = "assets/img"
-
-
 ELEVENTY_EXTENSIONS = ",".join(fmt.extension.lstrip(".") for fmt in formats.FORMATS.values())
 
 

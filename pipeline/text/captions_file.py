@@ -1,11 +1,11 @@
-"""Where each photo's alt, title and caption text come from, and a lint for alt text.
+"""captions.toml, the file a person writes beside the photos: the one place that reads and writes it.
 
-Per photo and per field, the first non-empty text wins: the sidecar `captions.toml` a person
-wrote in the source folder, then text embedded in the photo (XMP, EXIF, IPTC), then the
-templates of `[text]` in the config. Embedded text is untrusted input from cameras and editors:
-it is cleaned (control characters removed, whitespace collapsed, length capped) and camera
-boilerplate such as "OLYMPUS DIGITAL CAMERA" is ignored (the list is data/camera_boilerplate.txt).
-captions.toml's entries are matched to the photos they mean here too, for every command.
+Reading (`load_captions`) gives texts keyed by file name, `skip` and `order`; `match_captions`
+matches the entries to the photos they mean, for every command. Writing: `gallery captions`
+appends entries for new photos, every existing byte kept (`captions_entry`, `merge_captions`);
+`gallery edit` changes values the way a careful person would by hand (`with_fields`, `with_order`:
+tomlkit parses the file into a document that writes itself back byte for byte, so comments, notes
+and entries for photos no longer in the folder stay as they were).
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from __future__ import annotations
 import tomllib
 import unicodedata
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from pathlib import Path
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.toml_document import TOMLDocument
 
 from ..errors import ConfigError
 from ..model import TEXT_FIELDS, Captions, PhotoText, Problem
@@ -22,14 +26,8 @@ from ..names import one_line
 from .clean import clean_text
 
 CAPTIONS_FILE = "captions.toml"
-
-
 ORDER_KEY = "order"  # top level: file names published first, in this order
-
-
 SKIP_KEY = "skip"  # per photo: true leaves it out of everything published
-
-
 FIELDS = TEXT_FIELDS
 
 
@@ -191,3 +189,47 @@ def merge_captions(existing: str | None, entries: Iterable[tuple[str, str]]) -> 
     if text and not text.endswith("\n"):
         text += "\n"
     return text + additions
+
+
+# Editing (gallery edit) -------------------------------------------------------------------------
+
+EDITABLE = (*FIELDS, SKIP_KEY)
+
+
+def with_fields(text: str | None, name: str, changes: Mapping[str, str | bool]) -> str:
+    """The file with `changes` (alt, title, caption: text; skip: true or false) set in the entry of
+    photo `name`, which is appended when the file has none. `text` None: there is no file yet."""
+    document = _parse(text)
+    entry = document.get(name)
+    if entry is None:
+        entry = tomlkit.table()
+        document[name] = entry
+    elif not isinstance(entry, MutableMapping):
+        raise ConfigError(f"{CAPTIONS_FILE}: {name!r} is not a table of alt, title and caption; fix it by hand")
+    for key in EDITABLE:  # in the file's usual order, whatever order the change came in
+        if key not in changes:
+            continue
+        value = changes[key]
+        if key == SKIP_KEY and value is False and key not in entry:
+            continue  # not skipped is the default: no line needed
+        entry[key] = value
+    return tomlkit.dumps(document)
+
+
+def with_order(text: str | None, names: Iterable[str]) -> str:
+    """The file with its top-level `order` list set to `names`, one per line."""
+    document = _parse(text)
+    order = tomlkit.array()
+    order.extend(names)
+    order.multiline(True)
+    document[ORDER_KEY] = order
+    return tomlkit.dumps(document)
+
+
+def _parse(text: str | None) -> TOMLDocument:
+    """The file as a document that keeps every byte; a new file starts with the usual header."""
+    try:
+        document = tomlkit.parse(CAPTIONS_HEADER if text is None else text)
+    except TOMLKitError as error:
+        raise ConfigError(f"{CAPTIONS_FILE} is not valid TOML ({error}); fix it by hand, then try again") from None
+    return document

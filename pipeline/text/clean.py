@@ -12,13 +12,9 @@ from pathlib import Path
 from ..model import PhotoText
 
 MAX_TEXT = 1000  # characters kept of any one text; alt text is linted far below this
-
-
 # What cameras, phones and their software write into a photo's description by themselves: a list
 # kept as data (one entry per line, with where it was seen), shipped inside the package.
 BOILERPLATE_FILE = "camera_boilerplate.txt"
-
-
 PATTERN_PREFIX = "re:"
 
 
@@ -55,8 +51,6 @@ def is_boilerplate(text: str) -> bool:
 
 # Looks like a camera file name: IMG_1234, DSC01234, P1010001, 20240623_101512, PXL_20240623_101512123.jpg
 _FILE_NAME_LIKE = re.compile(r"[A-Za-z_]{0,8}[_-]?\d{4,}(?:[_-]\w*)?(?:\.[A-Za-z0-9]{2,5})?")
-
-
 _INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
 
 

@@ -11,8 +11,6 @@ from ..names import display_name
 from .clean import looks_like_file_name
 
 ALT_LIMIT = 150  # screen readers read alt text in one go; longer belongs in the caption
-
-
 HINT = "write one in captions.toml (`gallery captions SOURCE` creates it)"
 
 

@@ -26,8 +26,6 @@ class _NoDate:
 
 
 NO_DATE = _NoDate()
-
-
 # What each placeholder is, for checking templates before a run: `{title:.40}` and `{filename}` are
 # text, `{number:02d}` and `{count}` whole numbers, `{date:%d %B %Y}` a date (`{date}`: 2024-06-23).
 TEMPLATE_SAMPLE: dict[str, object] = {

@@ -22,7 +22,7 @@ from ...image.previews import SIZES, render_preview
 from ...messages import Say, report_run, run_json
 from ...names import display_name
 from ...run import process
-from ...text import editing as captions_file
+from ...text import captions_file
 from ...text.captions_file import CAPTIONS_FILE, FIELDS, SKIP_KEY
 from ...text.clean import MAX_TEXT
 from ...text.lint import ALT_LIMIT, lint_alt
