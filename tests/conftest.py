@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -108,6 +108,30 @@ def run_gallery(*args: str | Path, cwd: Path | None = None, timeout: float = 300
         env={**os.environ, "PYTHONPATH": str(REPO)},
         check=False,
     )
+
+
+def shoot(image: Image.Image, path: Path, when: str, sub: str = "00", model: str = "COOLPIX P6000") -> None:
+    """Save a frame with the capture time (and sub-seconds) a camera would write."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "NIKON", model
+    exif.get_ifd(0x8769)[0x9003] = when
+    exif.get_ifd(0x8769)[0x9291] = sub
+    image.save(path, quality=92, exif=exif)
+
+
+def burst_folder(folder: Path) -> Path:
+    """A burst of three frames a fraction of a second apart (the second shifted, the third blurred),
+    then a different photo a second later: what a person shooting an event brings."""
+    folder.mkdir(parents=True)
+    with Image.open(fixture_photo("DSCN0010.jpg")) as photo:
+        base = photo.convert("RGB")
+    w, h = base.size
+    shoot(base, folder / "burst-1.jpg", "2024:06:23 10:00:00", "10")
+    shoot(base.crop((8, 6, w, h)).resize((w, h)), folder / "burst-2.jpg", "2024:06:23 10:00:00", "40")
+    shoot(base.filter(ImageFilter.GaussianBlur(3)), folder / "burst-3.jpg", "2024:06:23 10:00:00", "70")
+    with Image.open(fixture_photo("kodak-dc240.jpg")) as other:
+        shoot(other.convert("RGB"), folder / "other.jpg", "2024:06:23 10:00:01")
+    return folder
 
 
 def said(stderr: str) -> list[str]:

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image
 
-from .conftest import fixture_photo, require_tool, unavailable
+from .conftest import burst_folder, require_tool, unavailable
 from .support.editor import Editor, editing
 from .support.sites import node_package
 
@@ -43,29 +43,11 @@ alt = "Kept as written"
 WIDE, PHONE = (1280, 800), (390, 844)
 
 
-def shoot(image: Image.Image, path: Path, when: str, sub: str) -> None:
-    """A frame with the capture time (and sub-seconds) a camera writes."""
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110] = "NIKON", "COOLPIX P6000"
-    exif.get_ifd(0x8769)[0x9003] = when
-    exif.get_ifd(0x8769)[0x9291] = sub
-    image.save(path, quality=90, exif=exif)
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A burst of three frames (the last one blurred), a photo a second later, and a captions.toml
     a person started."""
-    source = tmp_path_factory.mktemp("browser") / "photos"
-    source.mkdir()
-    base = Image.open(fixture_photo("DSCN0010.jpg")).convert("RGB")
-    w, h = base.size
-    shoot(base, source / "burst-1.jpg", "2024:06:23 10:00:00", "10")
-    shoot(base.crop((8, 6, w, h)).resize((w, h)), source / "burst-2.jpg", "2024:06:23 10:00:00", "40")
-    shoot(base.filter(ImageFilter.GaussianBlur(3)), source / "burst-3.jpg", "2024:06:23 10:00:00", "70")
-    shoot(
-        Image.open(fixture_photo("kodak-dc240.jpg")).convert("RGB"), source / "other.jpg", "2024:06:23 10:00:01", "00"
-    )
+    source = burst_folder(tmp_path_factory.mktemp("browser") / "photos")
     (source / "captions.toml").write_text(CAPTIONS, encoding="utf-8")
     return source
 

@@ -151,17 +151,18 @@ def test_process_publishes_the_event_in_the_order_of_its_instants(processed, ins
     assert published.index("IMG_5195.HEIC") == published.index(FALCON) - 1, "New York's 20:02:30 is Tokyo's 10:02:30"
 
 
+def alt_texts(block: str, out: Path, looks) -> dict[str, str]:
+    """Each line's alt text, by the source photo its image shows (judged by its pixels)."""
+    lines = block.strip().splitlines()
+    return dict(
+        zip(shown(block_images(block, out), looks), (line[2 : line.index("](")] for line in lines), strict=True)
+    )
+
+
 def test_alt_texts_from_captions_and_no_camera_boilerplate(processed, looks) -> None:
     """captions.toml's alt texts reach their photos; the Olympus's and the Sony's own boilerplate does not."""
     _, out, completed = processed
-    lines = completed.stdout.strip().splitlines()
-    alt = dict(
-        zip(
-            shown(block_images(completed.stdout, out), looks),
-            (line[2 : line.index("](")] for line in lines),
-            strict=True,
-        )
-    )
+    alt = alt_texts(completed.stdout, out, looks)
     written = tomllib.loads((FIELD / "captions.toml").read_text(encoding="utf-8"))
     for name in ("IMG_20240623_100000.jpg", "DSCN0010.JPG", "IMG_20240623_100130.jpg"):
         assert alt[name] == written[name]["alt"]
@@ -170,14 +171,7 @@ def test_alt_texts_from_captions_and_no_camera_boilerplate(processed, looks) -> 
 
 def test_no_boilerplate_of_other_cameras_becomes_alt_text(processed, looks) -> None:
     _, out, completed = processed
-    lines = completed.stdout.strip().splitlines()
-    alt = dict(
-        zip(
-            shown(block_images(completed.stdout, out), looks),
-            (line[2 : line.index("](")] for line in lines),
-            strict=True,
-        )
-    )
+    alt = alt_texts(completed.stdout, out, looks)
     assert "SANYO" not in alt["DSCF0001.JPG"]
     assert "Digimax" not in alt["P1000001.JPG"]
 

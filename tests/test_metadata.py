@@ -140,15 +140,8 @@ def test_keep_adds_no_validation_problems(tmp_path: Path, exiftool) -> None:
 
 def test_keep_with_everything_allowed_keeps_gps_serials_thumbnail(tmp_path: Path, exiftool, sources) -> None:
     photos = [FIXTURES / "event/87_OSError.jpg", FIXTURES / "event/DSCN0010.jpg"]
-    result = run(
-        folder_of(tmp_path, *photos),
-        tmp_path / "out",
-        metadata__policy="keep",
-        metadata__gps=True,
-        metadata__serials=True,
-        metadata__thumbnail=True,
-        metadata__maker_notes=True,
-    )
+    everything = {f"metadata__{kept}": True for kept in ("gps", "serials", "thumbnail", "maker_notes")}
+    result = run(folder_of(tmp_path, *photos), tmp_path / "out", metadata__policy="keep", **everything)
     by_name = {photo.source.name: photo for photo in result.photos}
     nikon = exiftool(by_name["87_OSError.jpg"].main.path, args=GROUPS)[0]
     assert nikon["EXIF:ExifIFD:SerialNumber"] == sources["87_OSError.jpg"]["EXIF:ExifIFD:SerialNumber"]

@@ -8,37 +8,22 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFile, ImageFilter
+from PIL import Image, ImageFile
 
 import pipeline
 from pipeline.commands.review import review
 from pipeline.config.load import load_config
 
-from .conftest import fixture_photo, run_gallery
-
-
-def shoot(image: Image.Image, path: Path, when: str, sub: str = "00", model: str = "COOLPIX P6000") -> None:
-    """Save a frame with the capture time (and sub-seconds) a camera would write."""
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110] = "NIKON", model
-    exif.get_ifd(0x8769)[0x9003] = when
-    exif.get_ifd(0x8769)[0x9291] = sub
-    image.save(path, quality=92, exif=exif)
+from .conftest import burst_folder, fixture_photo, run_gallery, shoot
 
 
 @pytest.fixture(scope="module")
 def event(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A burst of three frames (one shifted, one blurred) a fraction of a second apart, a different
     photo a second later, and the burst's scene again, recropped, five minutes later."""
-    folder = tmp_path_factory.mktemp("event") / "photos"
-    folder.mkdir()
+    folder = burst_folder(tmp_path_factory.mktemp("event") / "photos")
     base = Image.open(fixture_photo("DSCN0010.jpg")).convert("RGB")
     w, h = base.size
-    shoot(base, folder / "burst-1.jpg", "2024:06:23 10:00:00", "10")
-    shoot(base.crop((8, 6, w, h)).resize((w, h)), folder / "burst-2.jpg", "2024:06:23 10:00:00", "40")
-    shoot(base.filter(ImageFilter.GaussianBlur(3)), folder / "burst-3.jpg", "2024:06:23 10:00:00", "70")
-    other = Image.open(fixture_photo("kodak-dc240.jpg")).convert("RGB")
-    shoot(other, folder / "other.jpg", "2024:06:23 10:00:01")
     shoot(base.crop((20, 15, w - 20, h - 15)).resize((w, h)), folder / "later.jpg", "2024:06:23 10:05:00")
     return folder
 

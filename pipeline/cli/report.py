@@ -62,16 +62,14 @@ def forecast_text(forecast: Forecast, prune: bool) -> str:
     plan = forecast.plan
     lines = [f"dry run: nothing was written. {len(forecast.photos)} photos in {plan.source}, set {plan.name!r}:"]
     for photo in forecast.photos:
-        parts = []
-        if photo.render:
-            parts.append(f"render {len(photo.render)}")
-        if photo.renames:
-            parts.append(f"rename {len(photo.renames)} (from {photo.renames[0][0]})")
-        if photo.copies:
-            parts.append(f"copy {len(photo.copies)} rendered by review or preview")
-        if photo.reuse:
-            parts.append(f"{len(photo.reuse)} unchanged")
-        lines.append(f"{photo.number:>3}  {display_name(photo.source)} -> {photo.stem}: {', '.join(parts)}")
+        parts = (
+            (photo.render, f"render {len(photo.render)}"),
+            (photo.renames, f"rename {len(photo.renames)} (from {photo.renames[0][0] if photo.renames else ''})"),
+            (photo.copies, f"copy {len(photo.copies)} rendered by review or preview"),
+            (photo.reuse, f"{len(photo.reuse)} unchanged"),
+        )
+        said = ", ".join(text for present, text in parts if present)
+        lines.append(f"{photo.number:>3}  {display_name(photo.source)} -> {photo.stem}: {said}")
     lines += [f"  warning: {problem}" for problem in plan.warnings]
     lines += [f"  cannot be read: {problem}" for problem in plan.failures]
     lines += [f"  alt text: {note}" for note in plan.captions.notes]

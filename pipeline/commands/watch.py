@@ -33,6 +33,7 @@ from ..model import RunResult
 from ..record.state import load_state
 from ..run import check_folders, process
 from ..text.captions_file import CAPTIONS_FILE
+from .signals import on_stop
 
 # A batch renders at most this many new or changed photos per worker, so a stop request waits
 # for seconds, not for a whole card dump, and the block grows while a large upload is processed.
@@ -347,9 +348,5 @@ def stop_on_signals(stop: threading.Event, log: Log = log_to_stderr) -> Iterator
         stop.set()
         log(f"{signal.Signals(signum).name}: stopping after the batch in hand")
 
-    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with on_stop(handle):
         yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)

@@ -9,7 +9,6 @@ first render, which review needs; only then is the address printed, as the first
 from __future__ import annotations
 
 import secrets
-import signal
 import socket
 import threading
 import webbrowser
@@ -24,6 +23,7 @@ from ...errors import ConfigError, OutputError, PhotoError
 from ...messages import Say
 from ...record.lock import output_lock
 from ...run import STDOUT
+from ..signals import on_stop
 from .api import make_app
 from .session import Editor
 
@@ -123,9 +123,5 @@ def _stopping_on_signals(server: uvicorn.Server) -> Iterator[None]:
     def stop(signum: int, frame: object) -> None:
         server.should_exit = True
 
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with on_stop(stop):
         yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
