@@ -9,13 +9,13 @@ is decoded. Each planned output carries its cache key (record/keys.py).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import formats
 from .config.sections import Config
-from .errors import PhotoError
 from .image import ingest, pool
 from .image.metadata import serial_digest
 from .model import (
@@ -237,7 +237,7 @@ def _read_headers(
             photos.append(known)
         else:
             fresh.append(candidate)
-    read = pool.run_all(lambda c: _try_inspect(c, config), fresh, workers=config.jobs, threads=True)
+    read = pool.run_all(functools.partial(ingest.read_header, config=config), fresh, workers=config.jobs, threads=True)
     for outcome in read:
         if isinstance(outcome, SourcePhoto):
             photos.append(outcome)
@@ -245,17 +245,6 @@ def _read_headers(
         else:
             failures.append(outcome)
     return photos
-
-
-def _try_inspect(candidate: Candidate, config: Config) -> SourcePhoto | Problem:
-    try:
-        return ingest.inspect_source(candidate, config)
-    except PhotoError as error:
-        return Problem(candidate.path, str(error))
-    except OSError as error:
-        return Problem(candidate.path, f"cannot be read: {error.strerror or error}")
-    except Exception as error:  # damaged headers make parsers raise almost anything: one photo, not the run
-        return Problem(candidate.path, f"damaged header: {error or type(error).__name__}")
 
 
 def _without_duplicates(photos: list[SourcePhoto], warnings: list[Problem]) -> list[SourcePhoto]:

@@ -218,6 +218,18 @@ def _declared_pixels(message: str) -> str:
     return f"{int(found[1]):,}" if found else "too many"
 
 
+def read_header(candidate: Candidate, config: Config) -> SourcePhoto | Problem:
+    """`inspect_source`, with any failure as the photo's Problem: one photo, never the run."""
+    try:
+        return inspect_source(candidate, config)
+    except PhotoError as error:
+        return Problem(candidate.path, str(error))
+    except OSError as error:
+        return Problem(candidate.path, f"cannot be read: {error.strerror or error}")
+    except Exception as error:  # damaged headers make parsers raise almost anything
+        return Problem(candidate.path, f"damaged header: {error or type(error).__name__}")
+
+
 def inspect_source(candidate: Candidate, config: Config) -> SourcePhoto:
     """Read the header of one candidate: displayed size, capture time, embedded text, content hash."""
     with open_image(candidate.path, config) as image:
