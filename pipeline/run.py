@@ -18,7 +18,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -49,6 +49,7 @@ from .text.captions_file import load_captions
 from .text.lint import alt_problems
 
 STDOUT = "-"  # output.manifest = "-": the caller prints the manifest instead of a file being written
+Progress = Callable[[int, int], None]  # (photos rendered, photos to render)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def process(
     keep_deleted: bool = False,
     publish: bool = True,
     lock_held: bool = False,
+    on_rendered: Progress | None = None,
     **overrides: Any,
 ) -> RunResult:
     """Process every photo in `source` into `config.output.dir`; return per-photo results.
@@ -188,6 +190,7 @@ def process(
     mode's files still being written); `keep_deleted` keeps photos of the last run whose source is
     gone, with their outputs, while those are still there. With `publish=False` (review, preview)
     the run writes into its private folder (`private_folder`) and no manifest or post.
+    `on_rendered(done, total)` hears of each photo rendered (the editor's progress bar).
     `lock_held` says the caller already holds the target folder's lock (`gallery edit` keeps the
     output folder's for its lifetime): a second flock of the same file from this process would
     refuse the run.
@@ -204,18 +207,24 @@ def process(
     show = not config.run.quiet and (sys.stderr.isatty() if progress is None else progress)
     with holding(target, config, lock_held):
         run = prepare(source, config, target, exclude=exclude, keep_deleted=keep_deleted, found=found, mark=mark)
-        return execute(run, executor=executor, prune=prune, progress=show, started=started)
+        return execute(run, executor=executor, prune=prune, progress=show, started=started, on_rendered=on_rendered)
 
 
 def execute(
-    run: Run, *, executor: Executor | None = None, prune: bool = False, progress: bool = False, started: float = 0.0
+    run: Run,
+    *,
+    executor: Executor | None = None,
+    prune: bool = False,
+    progress: bool = False,
+    started: float = 0.0,
+    on_rendered: Progress | None = None,
 ) -> RunResult:
     """Carry out a prepared run; the caller holds the target folder's lock (`holding`)."""
     started = started or time.perf_counter()
     folder, plan, state, config = run.target.folder, run.plan, run.state, run.config
     remove_stale_temp_files(folder)
     failures, warnings = list(plan.failures), list(plan.warnings)
-    photos, produced, rendered = _produce(run, failures, warnings, executor, progress)
+    photos, produced, rendered = _produce(run, failures, warnings, executor, progress, on_rendered)
     commit(folder, [(p.photo.content_hash, outputs, [folder / s.filename for s in p.specs]) for p, outputs in produced])
     state.claim((p.photo.content_hash, _at_final(p, outputs, folder)) for p, outputs in produced)
     results, block = markup.build(
@@ -269,7 +278,12 @@ def execute(
 
 
 def _produce(
-    run: Run, failures: list[Problem], warnings: list[Problem], executor: Executor | None, progress: bool
+    run: Run,
+    failures: list[Problem],
+    warnings: list[Problem],
+    executor: Executor | None,
+    progress: bool,
+    on_rendered: Progress | None,
 ) -> tuple[tuple[PhotoPlan, ...], list[tuple[PhotoPlan, tuple[OutputFile, ...]]], set[str]]:
     """Every planned photo's outputs where the commit expects them: placed, or rendered now.
 
@@ -295,14 +309,9 @@ def _produce(
                 jobs.append(RenderJob(photo.photo, photo.specs, where.to_render, config, run.mark))
         jobs.sort(key=lambda job: -job.photo.width * job.photo.height)  # largest first: no long tail
 
-        def journal(result: RenderResult) -> None:
-            """Each photo's outputs noted the moment they exist: a killed run loses no finished work."""
-            if result.outputs and result.placeholder is not None:
-                journal_rendered(folder, result.photo.content_hash, result.outputs, result.placeholder, result.analysis)
-
         results = pool.run_all(
             render.render, jobs, workers=config.jobs, executor=executor, progress=progress, label="rendering",
-            on_result=journal,
+            on_result=_noting(folder, len(jobs), on_rendered),
         )  # fmt: skip
         broken = set()
         for result in results:
@@ -326,6 +335,24 @@ def _produce(
         plan = run.plan
         photos = number_photos(kept, plan.name, plan.title, plan.captions, config)
         located = {p.photo.content_hash: state.locate(p, folder, run.others) for p in photos}
+
+
+def _noting(folder: Path, total: int, on_rendered: Progress | None) -> Callable[[RenderResult], None]:
+    """What hears of each photo rendered: the journal notes its outputs the moment they exist (a
+    killed run loses no finished work), and `on_rendered` counts it."""
+    done = 0
+    if on_rendered is not None:
+        on_rendered(done, total)
+
+    def note(result: RenderResult) -> None:
+        nonlocal done
+        if result.outputs and result.placeholder is not None:
+            journal_rendered(folder, result.photo.content_hash, result.outputs, result.placeholder, result.analysis)
+        done += 1
+        if on_rendered is not None:
+            on_rendered(done, total)
+
+    return note
 
 
 def _existing(placed: Placed) -> OutputFile:

@@ -327,6 +327,8 @@ def test_publish_is_byte_identical_to_gallery_process(tmp_path: Path) -> None:
         assert status == 200, body
         published = json.loads(body)
         listing = editor.json("GET", "/api/photos")
+        # review rendered every photo when the editor started: publishing takes those renders
+        assert editor.json("GET", "/api/publish") == {"running": False, "rendered": 0, "total": 0}
     cli = run_gallery("process", source, "--out", tmp_path / "b" / "out", *options, tmp_path / "b" / post, "--json")
     assert cli.returncode == 0, cli.stderr
     expected = json.loads(cli.stdout)

@@ -124,3 +124,15 @@ def test_each_command_makes_one_plan(tmp_path: Path, monkeypatch: pytest.MonkeyP
         command()
         assert len(plans) == 1, command
     shutil.rmtree(tmp_path / "out")
+
+
+def test_process_tells_each_photo_rendered(tmp_path: Path) -> None:
+    """What the editor's progress bar shows: (rendered, to render) at the start and after each photo."""
+    source = fixture_folder(tmp_path, *PHOTOS)
+    heard: list[tuple[int, int]] = []
+    config = load_config(output__dir=str(tmp_path / "out"), run__quiet=True)
+    pipeline.process(source, config, on_rendered=lambda done, total: heard.append((done, total)))
+    assert heard == [(done, len(PHOTOS)) for done in range(len(PHOTOS) + 1)]
+    heard.clear()
+    pipeline.process(source, config, on_rendered=lambda done, total: heard.append((done, total)))
+    assert heard == [(0, 0)], "nothing to render the second time"

@@ -111,6 +111,9 @@ def make_app(editor: Editor, token: str, port: int) -> ASGIApp:
     async def publish(request: Request) -> Response:
         return await answer(editor.publish)
 
+    async def progress(request: Request) -> Response:
+        return JSONResponse(editor.progress())
+
     def picture(view: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             return await answer(editor.preview, request.path_params["source"], view)
@@ -143,6 +146,7 @@ def make_app(editor: Editor, token: str, port: int) -> ASGIApp:
         Route("/api/photos/{source}/large", picture("large"), methods=["GET"]),
         Route("/api/order", order, methods=["PUT"]),
         Route("/api/publish", publish, methods=["POST"]),
+        Route("/api/publish", progress, methods=["GET"]),
     ]
     return Guard(Starlette(routes=routes, exception_handlers={BadRequest: _refused}), token, port)
 

@@ -64,6 +64,7 @@ class Editor:
         self._photos: dict[str, tuple[Path, str]] = {}
         self._writing = threading.Lock()  # one read-change-write of captions.toml at a time
         self._publishing = threading.Lock()
+        self._rendered = (0, 0)  # photos rendered, photos to render, by the publish in hand or the last
         self._decoding = threading.BoundedSemaphore(config.jobs)  # full-size decodes held in memory at once
         self._previews: dict[str, Callable[[Path, int, int], bytes]] = {
             view: functools.lru_cache(maxsize=PREVIEWS_KEPT[view])(functools.partial(self._render, edge=edge))
@@ -183,11 +184,22 @@ class Editor:
         if not self._publishing.acquire(blocking=False):
             raise Busy("a publish is running already; wait for it")
         try:
-            result = process(self.source, self.config, prune=self.prune, lock_held=True)
+            self._rendered = (0, 0)
+            result = process(
+                self.source, self.config, prune=self.prune, lock_held=True, on_rendered=self._count_rendered
+            )
             report_run(result, self.say, self.config.output.post_file)
             return run_json(result, self.config, self.settings)
         finally:
             self._publishing.release()
+
+    def _count_rendered(self, done: int, total: int) -> None:
+        self._rendered = (done, total)
+
+    def progress(self) -> dict[str, Any]:
+        """How far a publish has come: photos rendered of those to render (0 of 0 when all were there)."""
+        done, total = self._rendered
+        return {"running": self._publishing.locked(), "rendered": done, "total": total}
 
     # the plan ---------------------------------------------------------------------------------
 

@@ -312,9 +312,23 @@ async function publish() {
   $("#result-block").hidden = true;
   summary.textContent = "Publishing…";
   $("#result-heading").focus();
-  const ticking = setInterval(() => {
-    summary.textContent = `Publishing… ${Math.round((Date.now() - started) / 1000)} s`;
-  }, 1000);
+  const bar = $("#progress");
+  bar.removeAttribute("value");
+  const ticking = setInterval(async () => {
+    const seconds = Math.round((Date.now() - started) / 1000);
+    try {
+      const state = await request("GET", "/api/publish");
+      if (state.total) {
+        bar.max = state.total;
+        bar.value = state.rendered;
+        summary.textContent = `Publishing… ${state.rendered} of ${state.total} photos rendered, ${seconds} s`;
+        return;
+      }
+    } catch {
+      // the count is a courtesy: the publish itself says how it ended
+    }
+    summary.textContent = `Publishing… ${seconds} s`;
+  }, 500);
   try {
     await sendAll();
     if (pending.size || orderPending) throw new Error("some changes are not saved yet: see above");
