@@ -60,8 +60,7 @@ def make_plan(
     photos = [_clock_corrected(photo, config.time.offsets) for photo in photos]
     name, title = set_name_and_title(source, config, published)
     photo_names = {display_name(photo.path) for photo in photos}
-    folder_names = {display_name(entry) for entry in source.iterdir()}
-    captions = match_captions(load_captions(source), source, photo_names, folder_names)
+    captions = match_captions(load_captions(source), source, photo_names, listing.names)
     out_dir = Path(config.output.dir)
     skipped = tuple(photo for photo in photos if display_name(photo.path) in captions.skip)
     instants = ingest.capture_instants(photos)  # the whole set's, skipped photos included: one reading of its clocks

@@ -33,7 +33,7 @@ SMALL = "[variants]\nwidths = [160]\n[image]\nmax_edge = 320\n[thumbnail]\nwidth
 PHOTO = fixture_photo("kodak-dc240.jpg").read_bytes()
 # What a line on stderr may start with: a labelled message, a summary, a per-photo line (-v), or
 # the captions file's own path.
-LINE_STARTS = re.compile(r"(error|warning|alt text|settings): |\d+ photos(: | have no alt)|\s+\d+  |/")
+LINE_STARTS = re.compile(r"(error|warning|alt text|settings): |post |\d+ photos(: | have no alt)|\s+\d+  |/")
 SUMMARY = re.compile(r"\d+ photos: \d+ processed, ")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -93,3 +93,23 @@ def test_any_file_name_is_safe_in_everything_gallery_writes(first: bytes, second
         code, stdout, stderr = gallery("inspect", *paths, "--json", "--config", small)
         assert code == 0, stderr
         assert [entry["format"] for entry in as_json(stdout)] == ["JPEG", "JPEG"]
+
+
+def test_text_typed_in_bytes_that_are_not_utf8_is_published_escaped(tmp_path: Path) -> None:
+    """A title typed in a Latin-1 terminal reaches the block, the manifest and the post as `\\xNN`;
+    a post file whose name is such bytes is still written under that very name."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(PHOTO)
+    post = os.fsdecode(b"caf\xe9.md")
+    title = os.fsdecode(b"Caf\xe9 \xff")
+    code, stdout, stderr = gallery("process", photos, "--out", tmp_path / "out", "--name", "t", "--title", title,
+                                   "--post-file", tmp_path / post, "--json")  # fmt: skip
+    assert code == 0, stderr
+    run = json.loads(stdout.decode("utf-8"))
+    assert run["title"] == run["photos"][0]["alt"] == "Caf\\xe9 \\xff"
+    manifest = json.loads((tmp_path / "out" / "t.json").read_text(encoding="utf-8"))
+    assert manifest["title"] == "Caf\\xe9 \\xff"
+    assert os.fsencode(tmp_path / post) in {os.fsencode(path) for path in tmp_path.iterdir()}
+    front = (tmp_path / post).read_text(encoding="utf-8").split("\n")
+    assert json.loads(next(line for line in front if line.startswith("title: ")).removeprefix("title: ")) == run["title"]

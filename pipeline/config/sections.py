@@ -19,6 +19,7 @@ from typing import Any, Literal
 from .. import formats
 from ..errors import ConfigError
 from ..exif_tags import allowed_tag_ids
+from ..names import utf8_text
 from ..sites import folders
 from ..text.templates import check_template
 from .values import WRONG_TYPE, _coerce, expected_value, setting_type, toml_value
@@ -30,15 +31,20 @@ COLOR_MODES: tuple[str, ...] = ("srgb", "preserve")
 MARKUP_STYLES: tuple[str, ...] = ("markdown", "kramdown", "html", "grid", "hugo")
 
 
+# Settings that name a file: kept as the file system spells them. Every other text setting is text
+# for people, made valid Unicode (bytes from a command line that are not UTF-8 written as `\xNN`).
+FILE_NAME = {"file": True}
+
+
 @dataclass(frozen=True)
 class OutputSettings:
     """Where files go and how the post refers to them."""
 
-    dir: str = "site/assets/img"
+    dir: str = field(default="site/assets/img", metadata=FILE_NAME)
     name: str = ""
     url_prefix: str = "{{ site.baseurl }}/assets/img"
-    manifest: str = "{dir}/{name}.json"
-    post_file: str = ""
+    manifest: str = field(default="{dir}/{name}.json", metadata=FILE_NAME)
+    post_file: str = field(default="", metadata=FILE_NAME)
     site: str = ""  # "jekyll", "hugo", "eleventy"; "" = the site the working folder is in, if any
 
 
@@ -131,7 +137,7 @@ class WatermarkSettings:
     """A visible mark on the published images; off while both `text` and `logo` are empty."""
 
     text: str = ""
-    logo: str = ""  # an image file (PNG with transparency works best)
+    logo: str = field(default="", metadata=FILE_NAME)  # an image file (PNG with transparency works best)
     corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "bottom-right"
     opacity: float = 0.5
     size: float = 0.2  # width of the mark as a fraction of the image's width
@@ -238,11 +244,20 @@ def _merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
             if converted is WRONG_TYPE:
                 expected = expected_value(types[section], known[key])
                 raise ConfigError(f"{origin}: {section}.{key} should be {expected}, got {toml_value(value)}")
-            updates[key] = converted
+            updates[key] = converted if known[key].metadata.get("file") else _as_text(converted)
         changes[section] = dataclasses.replace(current, **updates)
     config = dataclasses.replace(base, **changes)
     validate(config)
     return config
+
+
+def _as_text(value: Any) -> Any:
+    """A text setting (or a list or table of them) as text that can be written as UTF-8."""
+    if isinstance(value, str):
+        return utf8_text(value)
+    if isinstance(value, tuple):
+        return tuple(_as_text(item) for item in value)
+    return value
 
 
 def validate(config: Config) -> None:

@@ -24,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from ..config.sections import Config
 from ..errors import PhotoError
 from ..model import Candidate, Problem, SourcePhoto
+from ..names import display_name
 from ..text.clean import embedded_text
 from .metadata import capture_time, read_metadata, swaps_axes
 
@@ -91,12 +92,14 @@ SIDECAR_SUFFIXES = frozenset({".aae", ".xmp", ".thm"})  # iOS edit instructions,
 
 class Found(NamedTuple):
     """A folder's listing: the photos, the image-like files that cannot be used, the entries skipped
-    on purpose (links out of the folder), and what was set aside by kind ("video": 3)."""
+    on purpose (links out of the folder), what was set aside by kind ("video": 3), and the names of
+    every entry (captions.toml's entries are matched against them)."""
 
     candidates: list[Candidate]
     failures: list[Problem]
     skipped: list[Problem]
     set_aside: dict[str, int]
+    names: frozenset[str]
 
 
 def folder_of(path: Path, holding: str = "photos") -> Path:
@@ -165,7 +168,7 @@ def find_candidates(source: Path, config: Config, exclude: Collection[str] = ())
                 problems.append(Problem(path, reason))
             continue
         candidates.append(Candidate(path, kind, info.st_size, info.st_mtime_ns))
-    return Found(candidates, problems, skipped, dict(set_aside))
+    return Found(candidates, problems, skipped, dict(set_aside), frozenset(display_name(path) for path in entries))
 
 
 def hash_file(path: Path) -> str:
