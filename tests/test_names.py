@@ -112,4 +112,5 @@ def test_text_typed_in_bytes_that_are_not_utf8_is_published_escaped(tmp_path: Pa
     assert manifest["title"] == "Caf\\xe9 \\xff"
     assert os.fsencode(tmp_path / post) in {os.fsencode(path) for path in tmp_path.iterdir()}
     front = (tmp_path / post).read_text(encoding="utf-8").split("\n")
-    assert json.loads(next(line for line in front if line.startswith("title: ")).removeprefix("title: ")) == run["title"]
+    title_line = next(line for line in front if line.startswith("title: "))
+    assert json.loads(title_line.removeprefix("title: ")) == run["title"]
