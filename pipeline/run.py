@@ -238,7 +238,8 @@ def execute(
         config,
         plan.name,
     )
-    doomed = state.forget([p.photo for p in photos], plan.skipped, prune)
+    # The private folder keeps only what the set needs now: it is a cache, and nothing links to it.
+    doomed = state.forget([p.photo for p in photos], plan.skipped, prune or not run.target.publish)
     post_change = ""
     empty = not results and not plan.photos  # every photo skipped, or gone: the block is emptied
     if run.target.publish and (results or empty):

@@ -136,3 +136,17 @@ def test_process_tells_each_photo_rendered(tmp_path: Path) -> None:
     heard.clear()
     pipeline.process(source, config, on_rendered=lambda done, total: heard.append((done, total)))
     assert heard == [(0, 0)], "nothing to render the second time"
+
+
+def test_the_private_folder_keeps_only_what_the_set_needs(tmp_path: Path, private_cache: Path) -> None:
+    """Review's folder is a cache nothing links to: a photo gone from the folder takes its renders along."""
+    source = fixture_folder(tmp_path, *PHOTOS[:2])
+    config = load_config(output__dir=str(tmp_path / "out"), run__jobs=1, run__quiet=True)
+    review(source, config)
+    private = run_module.private_folder(config)
+    before = {p.name for p in private.iterdir() if not p.name.startswith(".")}
+    (source / PHOTOS[1]).unlink()
+    review(source, config)
+    after = {p.name for p in private.iterdir() if not p.name.startswith(".")}
+    assert after and after < before, "the gone photo's renders are deleted, the other's kept"
+    assert private.is_relative_to(private_cache)
