@@ -44,6 +44,11 @@ class Say:
             stderr_line(text)
 
 
+def no_photos(source: object) -> str:
+    """What a command says of a folder with no photo in it."""
+    return f"no photos in {source} (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF or GIF by content)"
+
+
 def stderr_line(text: object) -> None:
     """One line on stderr: the one way a message reaches a person, with untrusted text made safe."""
     print(one_line(str(text)), file=sys.stderr, flush=True)
@@ -73,13 +78,13 @@ def report_run(result: RunResult, say: Say, post: str = "") -> None:
     for warning in result.alt_warnings:
         say.warning(warning, "alt text")
     for photo in result.photos:
-        say.detail(_photo_line(photo))
+        say.detail(photo_line(photo))
     if post and result.post_change in ("created", "updated"):
         say.info(f"post {post}: {result.post_change}")
     say.info(result.summary())
 
 
-def _photo_line(photo: PhotoResult) -> str:
+def photo_line(photo: PhotoResult) -> str:
     state = "rendered" if photo.rendered else "unchanged"
     files = f"{len(photo.outputs)} files, {state}"
     return f"{photo.number:>3}  {display_name(photo.source)} -> {photo.main.path.name} ({files})"

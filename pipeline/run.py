@@ -156,9 +156,13 @@ def _readable(folder: Path) -> bool:
 
 @contextmanager
 def holding(target: Target, config: Config, lock_held: bool = False) -> Iterator[None]:
-    """The target folder, created, and its run lock for the whole run (unless the caller holds it)."""
+    """The target folder, created, and its run lock for the whole run (unless the caller holds it).
+    The private folder is its owner's alone: its record and preview page tell which originals
+    carried GPS positions or serial numbers."""
     try:
         target.folder.mkdir(parents=True, exist_ok=True)
+        if not target.publish:
+            target.folder.chmod(0o700)
         with nullcontext() if lock_held else output_lock(target.folder, config.run.wait):
             yield
     except OSError as error:

@@ -24,7 +24,7 @@ from ..commands.review import review
 from ..commands.watch import stop_on_signals, watch
 from ..dry_run import forecast
 from ..messages import stderr_line
-from ..run import process
+from ..run import STDOUT, process
 from . import report
 from .options import RUN, Request, call, command, usage_error
 
@@ -92,7 +92,7 @@ def process_command(request: Request) -> None:
     sRGB and metadata stripped. Re-runs only redo what changed. --dry-run shows the plan first.
     """
     if request["dry_run"]:
-        planned = call(forecast, request.source, request.config, keep_deleted=request.config.watch.keep_deleted)
+        planned = call(forecast, request.source, request.config)
         raise typer.Exit(report.dry_run(planned, request["prune"], request["json"], request.settings))
     result = call(process, request.source, request.config, prune=request["prune"])
     raise typer.Exit(report.processed(result, request.source, request.config, request.say, request["json"],
@@ -114,6 +114,8 @@ def watch_command(request: Request) -> None:
     one line on stderr; a bad file is reported once and retried when it changes. Ctrl-C or SIGTERM
     finishes the batch in hand, writes the block and exits 0; the final block is printed on stdout.
     """
+    if request.config.output.manifest == STDOUT:
+        usage_error("--manifest - prints a manifest once; watch keeps one up to date: name a file, or leave it out")
     if request["dry_run"]:
         if not request["once"]:
             usage_error("--dry-run needs --once: a dry run shows what one pass over the folder would do")
@@ -141,7 +143,7 @@ def review_command(request: Request) -> None:
     Example: gallery review ./photos --out site/assets/img
     """
     reviewed = call(review, request.source, request.config)
-    raise typer.Exit(report.reviewed(reviewed, request["json"], request.settings))
+    raise typer.Exit(report.reviewed(reviewed, request.source, request["json"], request.settings))
 
 
 @command(app, "captions", "photos", "out", "dry_run", "skip_suggested", "config")
@@ -169,8 +171,8 @@ def preview_command(request: Request) -> None:
 
         xdg-open "$(gallery preview ./photos --out site/assets/img)"
     """
-    page = call(preview, request["target"], request.config, out_dir=request["out"], output=request["page"])
-    report.stdout(f"{page}\n")
+    shown = call(preview, request["target"], request.config, out_dir=request["out"], output=request["page"])
+    raise typer.Exit(report.previewed(shown, request["target"]))
 
 
 @command(app, "edit", *RUN, "prune", "port", "no_browser")
@@ -192,7 +194,7 @@ def edit_command(request: Request) -> None:
     from ..commands.edit import edit  # the web server's libraries load for this command only
 
     call(edit, request.source, request.config, port=request["port"], browser=not request["no_browser"],
-         prune=request["prune"], say=request.say, settings=request.settings)  # fmt: skip
+         prune=request["prune"], say=request.say, settings=request.settings, on_ready=report.edit_address)  # fmt: skip
 
 
 @command(app, "inspect", "paths", "json", "config")

@@ -18,11 +18,12 @@ from typing import Any
 
 from ..commands.audit import Audit
 from ..commands.captions import CaptionsUpdate
+from ..commands.preview import Preview
 from ..commands.review import Review, as_json
 from ..config.sections import Config
 from ..dry_run import Forecast
 from ..image.facts import MetadataFacts
-from ..messages import Say, json_text, problem_json, report_run, run_json, stderr_line
+from ..messages import Say, json_text, no_photos, problem_json, report_run, run_json, stderr_line
 from ..model import RunResult, set_aside_text
 from ..names import display_name, one_line
 from ..publish.manifest import build_manifest
@@ -33,7 +34,7 @@ def processed(result: RunResult, source: Path, config: Config, say: Say, as_json
     """`gallery process`: the block on stdout (or the run as JSON, or the manifest), the rest on stderr."""
     if not result.photos and not result.failures and not result.warnings:
         aside = f"; {set_aside_text(result.set_aside)} set aside" if result.set_aside else ""
-        say.error(f"gallery: no photos in {source} (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF or GIF by content){aside}")
+        say.error(f"gallery: {no_photos(source)}{aside}")
         return 1
     report_run(result, say, config.output.post_file)
     if as_json:
@@ -142,22 +143,42 @@ def captions_written(update: CaptionsUpdate, source: Path, dry_run: bool) -> int
     if dry_run:
         stdout(f"dry run: nothing was written. {len(update.added)} entries would be added to {update.path}:\n")
         stdout("".join(f"  {one_line(entry)}\n" for entry in update.added))
-        return 0
+        return 1 if update.problems else 0
     stderr_line(f"{update.path}: {len(update.added)} new entries, {update.kept} kept as written")
     if update.missing_alt:
         stderr_line(f"{len(update.missing_alt)} photos have no alt text yet: fill in `alt` in {update.path}")
     stdout(f"{update.path}\n")
-    return 0
+    return 1 if update.problems else 0
 
 
-def reviewed(review: Review, as_json_output: bool, settings: str | None) -> int:
-    """`gallery review`: the table (or JSON) on stdout, failures and captions.toml notes on stderr."""
+def reviewed(review: Review, source: Path, as_json_output: bool, settings: str | None) -> int:
+    """`gallery review`: the table (or JSON) on stdout, failures and captions.toml notes on stderr;
+    exit 1 when a photo failed, or the folder holds none."""
     for failure in review.failures:
         stderr_line(f"error: {failure}")
     for note in review.plan.captions.notes:
         stderr_line(f"warning: {note}")
+    if not review.photos and not review.failures:
+        stderr_line(f"gallery: {no_photos(source)}")
+        return 1
     stdout(json_text(as_json(review) | {"settings": settings}) if as_json_output else review_table(review))
     return 1 if review.failures else 0
+
+
+def previewed(preview: Preview, target: Path) -> int:
+    """`gallery preview`: the page's path on stdout; the photos it could not show on stderr, exit 1."""
+    for failure in preview.failures:
+        stderr_line(f"error: {failure}")
+    if preview.page is None:
+        stderr_line(f"gallery: {no_photos(target)}; no page was written")
+        return 1
+    stdout(f"{preview.page}\n")
+    return 1 if preview.failures else 0
+
+
+def edit_address(url: str) -> None:
+    """`gallery edit`: the page's address, the first line on stdout, at once (a script waits for it)."""
+    stdout(f"{url}\n")
 
 
 def review_table(review: Review) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.sections import Config
+from ..errors import OutputError
 from ..files import write_text_if_changed
 from ..model import PhotoPlan, PhotoText, Problem
 from ..names import display_name
@@ -53,10 +54,13 @@ def update_captions(source: Path, config: Config, write: bool = True, skip_sugge
         found = curated.get(photo.photo.path.name)
         skip = skip_suggested and found is not None and _not_suggested(found)
         entries.append((name, captions_entry(name, photo.photo.embedded, _note(photo, plan.photos, found), skip)))
-    existing = path.read_bytes().decode("utf-8") if path.exists() else None
-    text = merge_captions(existing, entries)
-    if write and plan.photos:
-        write_text_if_changed(path, text)  # unchanged text is not rewritten; a link there is replaced
+    try:
+        existing = path.read_bytes().decode("utf-8") if path.exists() else None
+        text = merge_captions(existing, entries)
+        if write and plan.photos:
+            write_text_if_changed(path, text)  # unchanged text is not rewritten; a link there is replaced
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     missing = tuple(
         display_name(photo.photo.path)
         for photo in plan.photos

@@ -17,13 +17,15 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from ..config.sections import Config
+from ..errors import OutputError
 from ..files import write_atomically
 from ..image.facts import read_facts
-from ..model import OutputFile, PhotoResult
+from ..model import OutputFile, PhotoResult, Problem
 from ..names import display_name, slugify
 from ..publish.manifest import read_manifest
 from ..publish.markup import DATA_URI, HEX_COLOUR
@@ -37,30 +39,45 @@ PRIVATE_ROWS = ("GPS position", "serial numbers", "maker notes")
 ROWS = (*PRIVATE_ROWS, "camera", "EXIF tags", "XMP", "IPTC", "colour profile")
 
 
-def preview(target: Path, config: Config, out_dir: str | None = None, output: Path | None = None) -> Path:
-    """Write the contact sheet and return its path.
+@dataclass(frozen=True)
+class Preview:
+    """The page written (None when there was no photo to show) and the photos that could not be shown."""
+
+    page: Path | None
+    failures: tuple[Problem, ...]
+
+
+def preview(target: Path, config: Config, out_dir: str | None = None, output: Path | None = None) -> Preview:
+    """Write the contact sheet; say where, and which photos failed.
 
     `target` is a source folder (run as `gallery process` would without publishing: cheap when
     cached; the post and manifest are not touched) or a manifest (images looked up in `out_dir`,
-    default the manifest's folder).
+    default the manifest's folder). A name or title in the settings wins over the manifest's.
     """
+    failures: tuple[Problem, ...] = ()
     if target.is_dir():
         config = config.with_overrides(output__post_file="", output__dir=out_dir)
         result = process(target, config, publish=False)
-        photos, title, name, at_hand = list(result.photos), result.title, result.name, True
+        photos, title, name, at_hand, failures = list(result.photos), result.title, result.name, True, result.failures
         reviewed = judge(result.plan, result.analyses, result.failures, config).photos if result.plan else ()
         curated = {photo.source.name: photo for photo in reviewed}
         notes = [str(note) for note in result.plan.captions.notes] if result.plan else []
     else:
         images = Path(out_dir) if out_dir else target.parent
         title, name, photos = read_manifest(target, images)
-        name, at_hand, curated, notes = slugify(name), False, {}, []
+        title, name = config.text.title or title, slugify(config.output.name or name)
+        at_hand, curated, notes = False, {}, []
         config = config.with_overrides(output__dir=str(images))
+    if not photos:
+        return Preview(None, failures)
     output = output or private_folder(config) / f"{name}-preview.html"
-    output.parent.mkdir(parents=True, exist_ok=True)
     page = contact_sheet(photos, title, output.parent, config, at_hand, curated, notes)
-    write_atomically(output, page.encode("utf-8"))
-    return output
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(output, page.encode("utf-8"))
+    except OSError as error:
+        raise OutputError(f"cannot write the page {output}: {error.strerror or error}") from None
+    return Preview(output, failures)
 
 
 def metadata_summary(path: Path, config: Config) -> dict[str, str]:

@@ -28,7 +28,7 @@ from ..config.sections import Config
 from ..errors import OutputError, PhotoError
 from ..image import ingest
 from ..image.arrival import is_whole_image
-from ..messages import Say, stderr_line
+from ..messages import Say, photo_line, stderr_line
 from ..model import RunResult
 from ..record.state import load_state
 from ..run import check_folders, process
@@ -212,6 +212,8 @@ class Watcher:
                     self.warned.add(warning)
         photos = {photo.source.name for photo in result.photos} | {f.path.name for f in result.failures}
         self.say.info(self._batch_line(before, readiness.ready, result, photos))
+        for photo in result.photos:
+            self.say.detail(photo_line(photo))
         self.photos = photos
 
     def _batch_line(self, before: dict[str, Stat], now: dict[str, Stat], result: RunResult, photos: set[str]) -> str:

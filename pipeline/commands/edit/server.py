@@ -3,7 +3,7 @@
 The order matters. The port is taken first (a port in use is a usage error, said before any work);
 then the output folder's run lock, held until the editor stops, so neither a `gallery process` nor
 a second editor writes the set meanwhile (the editor's own runs say so with `lock_held`); then the
-first render, which review needs; only then is the address printed, as the first line on stdout.
+first render, which review needs; only then is the address given out (`on_ready`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import secrets
 import socket
 import threading
 import webbrowser
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,9 +20,9 @@ import uvicorn
 
 from ...config.sections import Config
 from ...errors import ConfigError, OutputError, PhotoError
-from ...messages import Say
-from ...record.lock import output_lock
-from ...run import STDOUT
+from ...image.ingest import folder_of
+from ...messages import Say, no_photos
+from ...run import STDOUT, Target, holding
 from ..signals import on_stop
 from .api import make_app
 from .session import Editor
@@ -39,44 +39,40 @@ def edit(
     prune: bool = False,
     say: Say | None = None,
     settings: str | None = None,
+    on_ready: Callable[[str], None] = print,
 ) -> None:
     """Serve the editor for `source` on 127.0.0.1:`port` (0: a free port) until Ctrl-C or SIGTERM.
 
-    Prints the page's address, with a fresh token, as the first line on stdout, and opens it in the
-    browser unless `browser` is false. Raises GalleryError subclasses for what stops it from
-    starting: a folder without photos, a port in use, an output folder another run holds.
+    `on_ready` receives the page's address, with a fresh token, the moment the page can be asked
+    for (the CLI prints it as the first line on stdout); the browser opens it unless `browser` is
+    false. Raises GalleryError subclasses for what stops it from starting: a folder without photos,
+    a port in use, an output folder another run holds or that cannot be used.
     """
     say = say or Say()
     if config.output.manifest == STDOUT:
         raise ConfigError("--manifest - prints the manifest on stdout, which the editor keeps for its address")
-    if not source.is_dir():
-        raise PhotoError(f"{source} is not a folder of photos")
-    out_dir = Path(config.output.dir)
-    with _listening(port) as listener:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OutputError(f"cannot use {out_dir} as the output folder: {error.strerror or error}") from None
-        with output_lock(out_dir, config.run.wait):
-            editor = Editor(source, config, prune=prune, say=say, settings=settings)
-            count = editor.start()
-            if not count:
-                raise PhotoError(f"no photos in {source} (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF or GIF by content)")
-            token = secrets.token_urlsafe(32)
-            port = listener.getsockname()[1]
-            server = _server(make_app(editor, token, port))
-            with _stopping_on_signals(server):  # from the moment the address is out
-                url = f"http://{HOST}:{port}/?token={token}"
-                print(url, flush=True)
-                say.info(
-                    f"editing {count} photos of {source}: texts go to {editor.captions}, publishing to "
-                    f"{out_dir} (held for this editor until it stops). Ctrl-C stops."
-                )
-                if browser:  # in a thread: a text-mode browser would hold the terminal until it exits
-                    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-                server.run(sockets=[listener])
-            if not server.started:  # uvicorn said why on stderr
-                raise OutputError("the editor's server did not start")
+    folder_of(source)
+    target = Target.of(config)
+    with _listening(port) as listener, holding(target, config):
+        editor = Editor(source, config, prune=prune, say=say, settings=settings)
+        count = editor.start()
+        if not count:
+            raise PhotoError(no_photos(source))
+        token = secrets.token_urlsafe(32)
+        port = listener.getsockname()[1]
+        server = _server(make_app(editor, token, port))
+        with _stopping_on_signals(server):  # from the moment the address is out
+            url = f"http://{HOST}:{port}/?token={token}"
+            on_ready(url)
+            say.info(
+                f"editing {count} photos of {source}: texts go to {editor.captions}, publishing to "
+                f"{target.folder} (held for this editor until it stops). Ctrl-C stops."
+            )
+            if browser:  # in a thread: a text-mode browser would hold the terminal until it exits
+                threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+            server.run(sockets=[listener])
+        if not server.started:  # uvicorn said why on stderr
+            raise OutputError("the editor's server did not start")
     say.info("gallery edit: stopped")
 
 

@@ -189,6 +189,8 @@ class Editor:
                 self.source, self.config, prune=self.prune, lock_held=True, on_rendered=self._count_rendered
             )
             report_run(result, self.say, self.config.output.post_file)
+            # --force means "redo what is there now", not "redo everything at every publish".
+            self.config = self.config.with_overrides(run__force=False)
             return run_json(result, self.config, self.settings)
         finally:
             self._publishing.release()
