@@ -13,11 +13,11 @@ from pathlib import Path
 
 from .config.sections import Config
 from .errors import PostError
-from .model import OutputFile, PhotoResult, Plan
+from .model import OutputFile, PhotoResult, Plan, needed
 from .publish import markup
 from .publish.manifest import manifest_path
 from .publish.post import post_date, update_post
-from .run import Run, Target, preflight, prepare
+from .run import STDOUT, Run, Target, preflight, prepare
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,7 @@ class Forecast:
 def forecast(source: Path, config: Config, *, keep_deleted: bool = False) -> Forecast:
     """What `process(source, config)` would do, from the run it would prepare: the same checks first."""
     target = Target.of(config)
-    mark = preflight(source, config, target)
-    return view(prepare(source, config, target, keep_deleted=keep_deleted, mark=mark))
+    return view(prepare(source, config, target, keep_deleted=keep_deleted, checked=preflight(source, config, target)))
 
 
 def view(run: Run) -> Forecast:
@@ -74,14 +73,14 @@ def view(run: Run) -> Forecast:
                 copies=tuple(final.name for current, final in moved if current.parent != folder),
             )
         )
-    needed = {p.final.name for located in run.located.values() for p in located.outputs}
-    leaving = {p.current.name for where in run.located.values() for p in where.outputs if p.moved and p.current}
-    unneeded = tuple(sorted(run.state.owned() - needed - leaving))
+    wanted, skipped = needed(plan.photos), {photo.content_hash for photo in plan.skipped}
+    by_prune = set(run.state.doomed(wanted, skipped, True)) - set(run.state.doomed(wanted, skipped, False))
+    unneeded = tuple(sorted(run.state.outputs[h][key].file for h, key in by_prune))
     results, block = markup.build(results, config, plan.name)
     post = Path(config.output.post_file) if config.output.post_file else None
-    empty = not plan.photos and bool(plan.skipped)
-    manifest = manifest_path(config, folder, plan.name) if config.output.manifest and (results or empty) else None
-    change = _post_change(post, block, plan, results, config.output.site, empty)
+    writes_manifest = config.output.manifest not in ("", STDOUT) and (results or plan.emptied)
+    manifest = manifest_path(config, folder, plan.name) if writes_manifest else None
+    change = _post_change(post, block, plan, results, config.output.site, plan.emptied)
     return Forecast(plan, tuple(photos), unneeded, manifest, post, change, block)
 
 

@@ -59,10 +59,17 @@ def link_or_copy(source: Path, target: Path) -> None:
         except FileExistsError:
             temp.unlink()  # as in write_atomically: never written through, removed
             os.link(source, temp)
-    except OSError:  # no hard links here (FAT, some network shares) or across file systems
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINK:
+            raise
         write_atomically(target, source.read_bytes())
         return
     os.replace(temp, target)
+
+
+# Why a hard link can fail where a copy works: another file system, or one without hard links (FAT,
+# some network shares), or too many links to one file already.
+_NO_HARD_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES}
 
 
 def write_text_if_changed(path: Path, text: str) -> bool:

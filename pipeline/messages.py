@@ -113,9 +113,11 @@ def run_json(result: RunResult, config: Config, settings: str | None) -> str:
 
 def _photo_json(photo: PhotoResult, config: Config) -> dict[str, Any]:
     """The photo as the manifest has it, with the paths on this machine and whether it was rendered."""
-    outputs = [entry | {"path": str(output.path)} for entry, output in zip(
-        photo_entry(photo, config)["outputs"], photo.outputs, strict=True)]  # fmt: skip
-    return photo_entry(photo, config) | {"source": str(photo.source), "rendered": photo.rendered, "outputs": outputs}
+    entry = photo_entry(photo, config)
+    outputs = [
+        found | {"path": str(output.path)} for found, output in zip(entry["outputs"], photo.outputs, strict=True)
+    ]
+    return entry | {"source": str(photo.source), "rendered": photo.rendered, "outputs": outputs}
 
 
 def problem_json(problem: Problem) -> dict[str, str]:

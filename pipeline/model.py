@@ -7,6 +7,7 @@ records to and from them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -156,7 +157,6 @@ class Plan:
     """
 
     source: Path
-    out_dir: Path
     name: str
     title: str
     photos: tuple[PhotoPlan, ...]
@@ -166,6 +166,17 @@ class Plan:
     skipped: tuple[SourcePhoto, ...] = ()
     set_aside: dict[str, int] = field(default_factory=dict)  # videos, Live Photo videos, sidecars: counts
     instants: dict[Path, datetime] = field(default_factory=dict)  # source -> aware UTC capture instant
+
+    @property
+    def emptied(self) -> bool:
+        """Every photo is left out on purpose (`skip = true`) and none failed: the block is emptied.
+        When photos failed instead, the post and the manifest are left as they are."""
+        return not self.photos and bool(self.skipped) and not self.failures
+
+
+def needed(photos: Iterable[PhotoPlan]) -> dict[str, set[str]]:
+    """Content hash -> the keys of the outputs these planned photos need: what a run keeps."""
+    return {photo.photo.content_hash: {spec.key for spec in photo.specs} for photo in photos}
 
 
 @dataclass(frozen=True)

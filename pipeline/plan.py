@@ -45,12 +45,13 @@ def make_plan(
     exclude: Collection[str] = (),
     keep_deleted: bool = False,
     found: ingest.Found | None = None,
+    captions: Captions | None = None,
 ) -> Plan:
     """Everything a run will publish from `source`; the record `state` supplies what is known already.
 
     Read headers of new or changed files are added to `state`, so the next run reads nothing again.
     `published` is the set the output folder holds (its name and title are kept); `found` is the
-    folder's listing when the caller has it already.
+    folder's listing and `captions` what captions.toml says, when the caller has them already.
     """
     listing = found or ingest.find_candidates(source, config, exclude)
     candidates, failures, warnings = listing.candidates, list(listing.failures), list(listing.skipped)
@@ -60,8 +61,7 @@ def make_plan(
     photos = [_clock_corrected(photo, config.time.offsets) for photo in photos]
     name, title = set_name_and_title(source, config, published)
     photo_names = {display_name(photo.path) for photo in photos}
-    captions = match_captions(load_captions(source), source, photo_names, listing.names)
-    out_dir = Path(config.output.dir)
+    captions = match_captions(captions or load_captions(source), source, photo_names, listing.names)
     skipped = tuple(photo for photo in photos if display_name(photo.path) in captions.skip)
     instants = ingest.capture_instants(photos)  # the whole set's, skipped photos included: one reading of its clocks
     chosen = [photo for photo in photos if display_name(photo.path) not in captions.skip]
@@ -69,7 +69,6 @@ def make_plan(
     warnings += [Problem(photo.path, note) for photo in chosen if (note := oversize_note(photo, config))]
     return Plan(
         source,
-        out_dir,
         name,
         title,
         numbered,

@@ -34,7 +34,7 @@ from .image import pool, render
 from .image.ingest import Found, find_candidates, folder_of
 from .image.render import RenderJob, RenderResult
 from .image.watermark import Mark
-from .model import OutputFile, PhotoPlan, PhotoResult, Plan, Problem, RunResult
+from .model import Captions, OutputFile, PhotoPlan, PhotoResult, Plan, Problem, RunResult, needed
 from .names import slugify
 from .plan import make_plan, number_photos
 from .publish import markup
@@ -107,16 +107,23 @@ def check_folders(source: Path, config: Config) -> None:
         )
 
 
-def preflight(source: Path, config: Config, target: Target) -> Mark | None:
+@dataclass(frozen=True)
+class Checked:
+    """What the checks before a run made: the run's watermark, and captions.toml as read."""
+
+    mark: Mark | None
+    captions: Captions
+
+
+def preflight(source: Path, config: Config, target: Target) -> Checked:
     """Everything that can stop a run, checked before anything is created or locked: the folders,
     what only Pillow can judge (the background colour, the watermark, made once here), a post
-    linked out of the site, and captions.toml. Returns the run's watermark."""
+    linked out of the site, and captions.toml."""
     check_folders(source, config)
-    mark = render.prepare(config)
+    mark = render.before_run(config)
     if target.publish and config.output.post_file:
         check_post_file(Path(config.output.post_file))
-    load_captions(source)
-    return mark
+    return Checked(mark, load_captions(source))
 
 
 def prepare(
@@ -127,23 +134,28 @@ def prepare(
     exclude: Collection[str] = (),
     keep_deleted: bool = False,
     found: Found | None = None,
-    mark: Mark | None = None,
+    checked: Checked | None = None,
 ) -> Run:
     """Everything a run will do, decided from the folder, the records and captions.toml; nothing is
-    written. Outputs another gallery folder holds are taken from there, unless `run.force`."""
-    check_folders(source, config)
+    written. Headers, scores and outputs another gallery folder holds are taken from there (the
+    outputs not with `run.force`, which keeps only what undoing a killed run needs)."""
     state = load_state(target.folder) if target.folder.is_dir() else State()
-    others = [] if config.run.force else [(load_state(p), p) for p in target.elsewhere if _readable(p)]
     if config.run.force:
-        state = State(published=state.published)
+        state = State(published=state.published, released=state.released)
+    others = [(load_state(p), p) for p in target.elsewhere if _readable(p)]
     owner = state if target.publish else next((s for s, p in others if p == target.published), State())
+    state.adopt_sources(other for other, _ in others)
     plan = make_plan(
-        source, config, state, published=owner.published, exclude=exclude, keep_deleted=keep_deleted, found=found
-    )
-    for photo in (*(p.photo for p in plan.photos), *plan.skipped):
-        state.adopt(photo.content_hash, [other for other, _ in others])
-    located = {p.photo.content_hash: state.locate(p, target.folder, others) for p in plan.photos}
-    return Run(source, config, target, state, others, plan, located, mark)
+        source, config, state, published=owner.published, exclude=exclude, keep_deleted=keep_deleted, found=found,
+        captions=checked.captions if checked else None,
+    )  # fmt: skip
+    taken = [] if config.run.force else others
+    for photo in plan.photos:
+        state.adopt(photo.photo.content_hash, photo.specs[-1].key, (other for other, _ in taken))
+    for skipped in plan.skipped:
+        state.adopt(skipped.content_hash, None, (other for other, _ in taken))
+    located = {p.photo.content_hash: state.locate(p, target.folder, taken) for p in plan.photos}
+    return Run(source, config, target, state, taken, plan, located, checked.mark if checked else None)
 
 
 def _readable(folder: Path) -> bool:
@@ -203,14 +215,14 @@ def process(
     started = time.perf_counter()
     config = (config or Config()).with_overrides(**overrides)
     source, target = Path(source), Target.of(config, publish)
-    mark = preflight(source, config, target)
+    checked = preflight(source, config, target)
     found = find_candidates(source, config, exclude)
     if not keep_deleted and not (found.candidates or found.failures or found.skipped):
         # Nothing to publish: no folder, lock or empty manifest is left behind for it.
         return RunResult((), (), (), 0, 0, time.perf_counter() - started, "", set_aside=found.set_aside)
     show = not config.run.quiet and (sys.stderr.isatty() if progress is None else progress)
     with holding(target, config, lock_held):
-        run = prepare(source, config, target, exclude=exclude, keep_deleted=keep_deleted, found=found, mark=mark)
+        run = prepare(source, config, target, exclude=exclude, keep_deleted=keep_deleted, found=found, checked=checked)
         return execute(run, executor=executor, prune=prune, progress=show, started=started, on_rendered=on_rendered)
 
 
@@ -229,37 +241,36 @@ def execute(
     remove_stale_temp_files(folder)
     failures, warnings = list(plan.failures), list(plan.warnings)
     photos, produced, rendered = _produce(run, failures, warnings, executor, progress, on_rendered)
-    commit(folder, [(p.photo.content_hash, outputs, [folder / s.filename for s in p.specs]) for p, outputs in produced])
-    state.claim((p.photo.content_hash, _at_final(p, outputs, folder)) for p, outputs in produced)
+    finals = [(p, outputs, _at_final(p, outputs, folder)) for p, outputs in produced]
+    commit(folder, [(p.photo.content_hash, outputs, [o.path for o in final]) for p, outputs, final in finals])
+    state.claim((p.photo.content_hash, final) for p, _, final in finals)
     results, block = markup.build(
         [
-            PhotoResult.of(
-                p, _at_final(p, outputs, folder), state.placeholders.get(p.photo.content_hash), h in rendered
-            )
-            for p, outputs in produced
+            PhotoResult.of(p, final, state.placeholders.get(h), h in rendered)
+            for p, _, final in finals
             for h in (p.photo.content_hash,)
         ],
         config,
         plan.name,
     )
-    # The private folder keeps only what the set needs now: it is a cache, and nothing links to it.
-    doomed = state.forget([p.photo for p in photos], plan.skipped, prune or not run.target.publish)
+    # The private folder keeps only what the set needs now: it is review's and preview's cache, and
+    # a preview page there shows the set as it was when the page was made.
+    state.forget(needed(photos), [p.photo for p in photos], plan.skipped, prune or not run.target.publish)
     post_change = ""
-    empty = not results and not plan.photos  # every photo skipped, or gone: the block is emptied
-    if run.target.publish and (results or empty):
+    if run.target.publish and (results or plan.emptied):
         post_change, problems = _write_texts(run, results, block)
         failures += problems
         if results:
             warnings += _install_templates(config)
             state.published = PublishedSet(str(run.source.resolve()), plan.name, plan.title)
-        elif plan.skipped:
+        else:
             warnings.append(
                 Problem(run.source, "every photo is marked skip = true in captions.toml: the block is empty")
             )
-        if not problems:
-            release(folder, state, doomed)
+        if not problems:  # else the post or manifest may still name what is released: a later run deletes it
+            release(folder, state)
     elif not run.target.publish:
-        release(folder, state, doomed)
+        release(folder, state)
     elif config.output.post_file:
         warnings.append(Problem(Path(config.output.post_file), "no photos came out; the post was left unchanged"))
     save_state(folder, state)
@@ -299,25 +310,29 @@ def _produce(
     folder, state, config = run.target.folder, run.state, run.config
     photos, located = run.plan.photos, run.located
     rendered_now: set[str] = set()
+    first = True  # a later pass (after a decode failure) only renames: the progress it would report is none
     while True:
         ready: dict[str, dict[str, OutputFile]] = {}
         jobs = []
         for photo in photos:
             content_hash = photo.photo.content_hash
             where = located[content_hash]
-            ready[content_hash] = {
-                p.spec.key: place(folder, state, content_hash, p) if p.moved else _existing(p)
-                for p in where.outputs
-                if p.current is not None
-            }
-            if where.needs_decode:
-                jobs.append(RenderJob(photo.photo, photo.specs, where.to_render, config, run.mark))
+            to_render = dict(where.to_render)
+            ready[content_hash] = {}
+            for p in (p for p in where.outputs if p.current is not None):
+                output = place(folder, state, content_hash, p) if p.moved else _existing(p)
+                if output is None:  # gone from the other folder meanwhile: rendered instead
+                    to_render[p.spec.key] = p.target
+                else:
+                    ready[content_hash][p.spec.key] = output
+            if where.needs_decode or to_render:
+                jobs.append(RenderJob(photo.photo, photo.specs, to_render, config, run.mark))
         jobs.sort(key=lambda job: -job.photo.width * job.photo.height)  # largest first: no long tail
-
         results = pool.run_all(
             render.render, jobs, workers=config.jobs, executor=executor, progress=progress, label="rendering",
-            on_result=_noting(folder, len(jobs), on_rendered),
+            on_result=_noting(folder, len(jobs), on_rendered if jobs or first else None),
         )  # fmt: skip
+        first = False
         broken = set()
         for result in results:
             content_hash = result.photo.content_hash

@@ -12,10 +12,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
+
+from pipeline.config.sections import Config
+from pipeline.model import PhotoResult
+from pipeline.publish import markup
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -132,6 +137,11 @@ def burst_folder(folder: Path) -> Path:
     with Image.open(fixture_photo("kodak-dc240.jpg")) as other:
         shoot(other.convert("RGB"), folder / "other.jpg", "2024:06:23 10:00:01")
     return folder
+
+
+def block_of(photos: Sequence[PhotoResult], config: Config, name: str = "") -> str:
+    """The post's block for these photos in the configured markup style (what a run prints)."""
+    return markup.build(photos, config, name)[1]
 
 
 def said(stderr: str) -> list[str]:

@@ -30,7 +30,7 @@ WIDEST = 2048  # the default image.max_edge: the widest output, so the widest ma
 def job_bytes(config: Config) -> int:
     """What one render job pickles to: the mark rides in it to every worker."""
     photo = SourcePhoto(Path("p.jpg"), "JPEG", 1, 1, "hash", 4000, 3000, None)
-    job = render.RenderJob(photo, (), {}, config, render.prepare(config))
+    job = render.RenderJob(photo, (), {}, config, render.before_run(config))
     return len(pickle.dumps(job))
 
 
@@ -40,7 +40,7 @@ def test_a_logo_is_reduced_once_to_the_widest_mark_an_output_needs(tmp_path: Pat
         logo = tmp_path / f"logo-{side}.png"
         Image.radial_gradient("L").resize((side, side)).convert("RGBA").save(logo, compress_level=1)
         config = Config().with_overrides(watermark__logo=str(logo))
-        mark = watermark.prepare(config)
+        mark = watermark.make(config)
         assert mark is not None
         assert mark.image().size == (round(WIDEST * MARK_SIZE),) * 2, "reduced to 410 px, never more"
         sizes[side] = job_bytes(config)
@@ -52,7 +52,7 @@ def test_a_long_text_mark_is_no_wider_than_an_output_needs() -> None:
     sizes = {}
     for text in (short, longest):
         config = Config().with_overrides(watermark__text=text)
-        mark = watermark.prepare(config)
+        mark = watermark.make(config)
         assert mark is not None and mark.image().width <= round(WIDEST * MARK_SIZE)
         sizes[text] = job_bytes(config)
     assert sizes[longest] < sizes[short] + 50_000, f"a job's size grew with the text: {sizes}"

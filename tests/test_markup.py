@@ -14,9 +14,8 @@ import pytest
 
 import pipeline
 from pipeline.config.sections import ConfigError
-from pipeline.publish import markup
 
-from .conftest import FIXTURES, run_gallery
+from .conftest import FIXTURES, block_of, run_gallery
 from .support.rendered import read_html
 
 
@@ -39,7 +38,7 @@ def two_photos(tmp_path_factory: pytest.TempPathFactory) -> pipeline.RunResult:
 
 
 def _block(result: pipeline.RunResult, **overrides: object) -> str:
-    return markup.markup_block(result.photos, pipeline.Config().with_overrides(output__url_prefix="/img", **overrides))
+    return block_of(result.photos, pipeline.Config().with_overrides(output__url_prefix="/img", **overrides))
 
 
 def test_default_style_is_the_plain_markdown_block(two_photos: pipeline.RunResult) -> None:
@@ -72,15 +71,13 @@ def test_html_picture_per_photo(two_photos: pipeline.RunResult) -> None:
 def test_html_without_figure_and_avif(two_photos: pipeline.RunResult) -> None:
     photos = [dataclasses.replace(p, caption="A caption") for p in two_photos.photos]
     config = pipeline.Config().with_overrides(markup__style="html", markup__figure=False)
-    page = read_html(markup.markup_block(photos, config))
+    page = read_html(block_of(photos, config))
     assert not page.all("figure") and not page.all("figcaption")
     assert len(page.all("picture")) == 2
-    with_figure = read_html(markup.markup_block(photos, config.with_overrides(markup__figure=True)))
+    with_figure = read_html(block_of(photos, config.with_overrides(markup__figure=True)))
     assert [f.text for f in with_figure.all("figcaption")] == ["A caption"] * 2
     webp_only = [dataclasses.replace(p, outputs=tuple(o for o in p.outputs if o.format != "avif")) for p in photos]
-    assert [s.attrs["type"] for s in read_html(markup.markup_block(webp_only, config)).all("source")] == [
-        "image/webp"
-    ] * 2
+    assert [s.attrs["type"] for s in read_html(block_of(webp_only, config)).all("source")] == ["image/webp"] * 2
 
 
 def test_grid_links_thumbnails_to_main_images(two_photos: pipeline.RunResult) -> None:
@@ -93,9 +90,7 @@ def test_grid_links_thumbnails_to_main_images(two_photos: pipeline.RunResult) ->
         dataclasses.replace(p, outputs=tuple(o for o in p.outputs if o.role != "thumbnail")) for p in two_photos.photos
     ]
     page = read_html(
-        markup.markup_block(
-            without_thumbnails, pipeline.Config().with_overrides(markup__style="grid", markup__figure=False)
-        )
+        block_of(without_thumbnails, pipeline.Config().with_overrides(markup__style="grid", markup__figure=False))
     )
     assert not page.all("figure")
     assert all(i.attrs["width"] == "480" for i in page.all("img")), "without thumbnails, the smallest output"

@@ -16,10 +16,9 @@ from PIL import Image
 
 import pipeline
 from pipeline.config.sections import MARKUP_STYLES
-from pipeline.publish import markup
 from pipeline.publish.post import update_post
 
-from .conftest import fixture_photo, require_tool, run_gallery
+from .conftest import block_of, fixture_photo, require_tool, run_gallery
 from .support.rendered import Element, Page, read_html
 
 # Hugo's shortcode is markup for Hugo only: tests/test_sites.py builds it with Hugo.
@@ -77,7 +76,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
         result = pipeline.process(photos, config, text__title=TITLE, text__alt="{title} ({filename})")
         assert result.processed == 0, "the styles share one image set"
         captioned = [dataclasses.replace(p, caption=c) for p, c in zip(result.photos, CAPTIONS, strict=True)]
-        post = update_post(None, markup.markup_block(captioned, config), TITLE, "2024-06-23")
+        post = update_post(None, block_of(captioned, config), TITLE, "2024-06-23")
         (source / "_posts" / f"2024-06-23-{style}-captions.md").write_text(post)
     completed = subprocess.run(
         [jekyll, "build", "--source", source, "--destination", built],

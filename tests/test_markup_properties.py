@@ -16,7 +16,7 @@ from pipeline.config.sections import MARKUP_STYLES, Config
 from pipeline.model import OutputFile, PhotoResult
 from pipeline.publish import markup
 
-from .conftest import require_tool
+from .conftest import block_of, require_tool
 from .support.rendered import JekyllRenderer, Page, read_html
 
 # Hugo's shortcode is markup for Hugo only: tests/test_sites.py builds it with Hugo.
@@ -143,7 +143,7 @@ def _texts_come_back(style: str, renderer: JekyllRenderer, texts: list[tuple[str
     """Render two photos in `style`; assert the decoded alt, title and caption equal the carried text."""
     photos = [_photo(n, *t) for n, t in enumerate(texts, start=1)]
     config = Config().with_overrides(markup__style=style, variants__formats=("avif", "webp", "jpeg"))
-    page = read_html(renderer.render(markup.markup_block(photos, config)))
+    page = read_html(renderer.render(block_of(photos, config)))
     images = page.all("img")
     assert len(images) == len(photos)
     for image, (alt, title, _) in zip(images, texts, strict=True):
@@ -229,6 +229,6 @@ def test_the_checks_catch_unescaped_text(style: str, renderer: JekyllRenderer, m
 def test_liquid_in_the_url_prefix_stays_live(style: str, renderer: JekyllRenderer) -> None:
     """The prefix is the site owner's Liquid, quotes and filters included; only user text is defused."""
     config = Config().with_overrides(markup__style=style, output__url_prefix='{{ "/assets/img" | relative_url }}')
-    page = read_html(renderer.render(markup.markup_block([_photo(1, "a", "t", "c")], config)))
+    page = read_html(renderer.render(block_of([_photo(1, "a", "t", "c")], config)))
     urls = [e.attrs[k] for e in page.elements for k in ("src", "href", "srcset") if k in e.attrs]
     assert urls and all(url.startswith("/blog/assets/img/set-01") for url in urls), urls

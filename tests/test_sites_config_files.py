@@ -15,12 +15,11 @@ import pytest
 
 import pipeline
 from pipeline.config.sections import ConfigError
-from pipeline.publish import markup
 from pipeline.publish.post import update_post
 from pipeline.sites import config_files as site_config
 from pipeline.sites import presets
 
-from .conftest import fixture_photo
+from .conftest import block_of, fixture_photo
 from .support.rendered import read_html
 from .support.sites import ELEVENTY_CONFIG, STARTER_CONFIG
 
@@ -172,11 +171,11 @@ def one_photo(tmp_path_factory: pytest.TempPathFactory) -> pipeline.RunResult:
 def test_img_attributes_reach_every_img(one_photo: pipeline.RunResult, style: str) -> None:
     attributes = {"eleventy:ignore": "", "data-note": 'a "quoted" <b> {{ x }}'}
     config = pipeline.Config().with_overrides(markup__style=style, markup__img_attributes=attributes)
-    (image,) = read_html(markup.markup_block(one_photo.photos, config)).all("img")
+    (image,) = read_html(block_of(one_photo.photos, config)).all("img")
     assert image.attrs["eleventy:ignore"] == "" and image.attrs["data-note"] == attributes["data-note"]
-    assert "{{ x }}" not in markup.markup_block(one_photo.photos, config), "values are escaped as alt text is"
+    assert "{{ x }}" not in block_of(one_photo.photos, config), "values are escaped as alt text is"
     plain = pipeline.Config().with_overrides(markup__style=style)
-    assert "eleventy:ignore" not in markup.markup_block(one_photo.photos, plain)
+    assert "eleventy:ignore" not in block_of(one_photo.photos, plain)
 
 
 def test_img_attributes_from_a_settings_file(tmp_path: Path) -> None:

@@ -207,9 +207,14 @@ def published_images(site: Path) -> Iterator[tuple[Path, str | None]]:
         if (kind := not_a_file(path)) is not None:
             yield path, f"{kind}, not a regular file: skipped"
             continue
-        with path.open("rb") as handle:
-            if sniff(handle.read(64)) is not None:
-                yield path, None
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(64)
+        except OSError as error:  # a broken link, a file this user may not read
+            yield path, f"cannot be read: {error.strerror or error}; skipped"
+            continue
+        if sniff(head) is not None:
+            yield path, None
 
 
 def not_a_file(path: Path) -> str | None:

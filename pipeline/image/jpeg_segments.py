@@ -101,19 +101,6 @@ def _walk(data: bytes) -> Iterator[tuple[int, int, int]]:
         pos = end
 
 
-def payloads(data: bytes, marker: int) -> Iterator[bytes]:
-    """The payloads of the segments with `marker` before the image data. A reader's walk: where the
-    structure is damaged or cut short, it ends quietly with what came before."""
-    try:
-        for found, start, end in _walk(data):
-            if found == SOS:
-                return
-            if found == marker:
-                yield data[start + 4 : end]
-    except ValueError:
-        return
-
-
 def _segment(marker: int, payload: bytes) -> bytes:
     if len(payload) > MAX_PAYLOAD:
         raise ValueError(f"segment payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")

@@ -47,9 +47,9 @@ class RenderJob:
     mark: Mark | None  # the run's watermark, made once by `prepare`
 
 
-def prepare(config: Config) -> Mark | None:
+def before_run(config: Config) -> Mark | None:
     """What a run checks and makes once, before anything is created or locked, where the check needs
-    Pillow (config.py does without it): the JPEG background colour, and the watermark every job
+    Pillow (the settings load without it): the JPEG background colour, and the watermark every job
     stamps. Raises ConfigError with one line for a person."""
     try:
         ImageColor.getrgb(config.metadata.background)
@@ -58,7 +58,7 @@ def prepare(config: Config) -> Mark | None:
             f'metadata.background must be a colour such as "#ffffff", "#fff", "rgb(255, 255, 255)" or '
             f'"white", got {config.metadata.background!r}'
         ) from None
-    return watermark.prepare(config)
+    return watermark.make(config)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class Mark:
             return image.convert("RGBA")
 
 
-def prepare(config: Config) -> Mark | None:
+def make(config: Config) -> Mark | None:
     """The run's mark, made once before the run starts; None when watermarking is off.
 
     Raises ConfigError for a logo that is not an image or declares more than MAX_LOGO_PIXELS.

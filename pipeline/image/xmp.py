@@ -1,13 +1,13 @@
 """A small, defensive XMP reader shared by alt-text extraction and the privacy audit.
 
 No image library, so every part of the app reads XMP the same way, whatever decoder opened the
-photo. Finding packets: `packets` reassembles a JPEG's standard and extended XMP from its APP1
-segments (extended XMP is what Pillow ignores, and where large descriptions and GPS data may sit),
-which `jpeg_packets` finds in a file's bytes through jpeg_segments' walk; `find_packets` searches
-any other file's bytes. Reading them: `parse` (one packet) or `parse_all` (several read
-as one) give an `Xmp`, which is namespace-aware: properties are matched by namespace URI, never by
-prefix, so `d:description` bound to Dublin Core is a description and `dc:` bound elsewhere is not.
-Nothing here raises on malformed input: a bad segment ends the walk, a bad packet parses to None.
+photo. Finding packets: `packets` reassembles a JPEG's standard and extended XMP from the APP1
+segments Pillow read (extended XMP is what Pillow ignores, and where large descriptions and GPS
+data may sit); `find_packets` searches any other file's bytes. Reading them: `parse` (one packet)
+or `parse_all` (several read as one) give an `Xmp`, which is namespace-aware: properties are
+matched by namespace URI, never by prefix, so `d:description` bound to Dublin Core is a
+description and `dc:` bound elsewhere is not. Nothing here raises on malformed input: a damaged
+segment is skipped, a bad packet parses to None.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from xml.etree import ElementTree
-
-from . import jpeg_segments
 
 DC = "http://purl.org/dc/elements/1.1/"
 EXIF = "http://ns.adobe.com/exif/1.0/"
@@ -72,11 +70,6 @@ def _assemble(chunks: list[tuple[int, int, bytes]]) -> bytes | None:
             return None
         packet += chunk[len(packet) - offset :]
     return bytes(packet) if len(packet) == full else None
-
-
-def jpeg_packets(data: bytes) -> list[bytes]:
-    """The XMP of a whole JPEG file's bytes (see `packets`)."""
-    return packets(jpeg_segments.payloads(data, jpeg_segments.APP1))
 
 
 def packets(app1: Iterable[bytes]) -> list[bytes]:
@@ -161,16 +154,6 @@ def parse_all(packets: Iterable[bytes | str]) -> Xmp | None:
     """The packets that parse, read as one (a JPEG's standard and extended XMP); None if none do."""
     roots = tuple(root for xmp in map(parse, packets) if xmp for root in xmp.roots)
     return Xmp(roots) if roots else None
-
-
-def read(data: bytes) -> Xmp | None:
-    """The XMP of a whole file's bytes: a JPEG's segments (with extended XMP), else a byte search.
-
-    A JPEG whose segments hold no XMP (or cannot be walked) is searched too: a privacy audit must
-    not miss a packet because the file is damaged.
-    """
-    packets = jpeg_packets(data) if data.startswith(b"\xff\xd8") else []
-    return parse_all(packets or find_packets(data))
 
 
 def _split(tag: str) -> tuple[str, str]:

@@ -90,6 +90,8 @@ def read_manifest(path: Path, images: Path) -> tuple[str, str, list[PhotoResult]
         )
     try:
         photos = [_photo(entry, images) for entry in document["photos"] if isinstance(entry, dict)]
+        if any(not photo.outputs for photo in photos):
+            raise ValueError("a photo without outputs")
     except (KeyError, TypeError, ValueError) as error:
         raise ConfigError(f"{path} is not a gallery manifest: {error!r}") from None
     return str(document.get("title", "")), str(document.get("name", "")), photos

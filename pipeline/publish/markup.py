@@ -231,8 +231,3 @@ def build(photos: Sequence[PhotoResult], config: Config, name: str = "") -> tupl
     lines = [photo_markdown(photo.alt, photo.title, photo.main, config) for photo in photos]
     marked = [dataclasses.replace(photo, markdown=line) for photo, line in zip(photos, lines, strict=True)]
     return marked, STYLES[config.markup.style](marked, config, name)
-
-
-def markup_block(photos: Sequence[PhotoResult], config: Config, name: str = "") -> str:
-    """The post's image block alone (`build` without the photos)."""
-    return build(photos, config, name)[1]

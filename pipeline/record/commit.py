@@ -16,7 +16,7 @@ that the post still names.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..files import link_or_copy
@@ -25,11 +25,17 @@ from .journal import journal_commit, journal_placed
 from .state import STAGE_SUFFIX, Placed, State
 
 
-def place(folder: Path, state: State, content_hash: str, placed: Placed) -> OutputFile:
+def place(folder: Path, state: State, content_hash: str, placed: Placed) -> OutputFile | None:
     """Link (or copy) an output's existing bytes to where the commit expects them; note it in the
-    record and the journal. The file they came from stays until `release`."""
+    record and the journal. The file they came from stays until `release`. None when another
+    folder's file went meanwhile (a review pruned its cache): the output is rendered instead."""
     assert placed.current is not None
-    link_or_copy(placed.current, placed.target)
+    try:
+        link_or_copy(placed.current, placed.target)
+    except FileNotFoundError:
+        if placed.current.parent == folder:
+            raise
+        return None
     spec = placed.spec
     size = placed.target.stat().st_size
     output = OutputFile(spec.role, spec.format, spec.width, spec.height, size, placed.target, spec.key)
@@ -61,11 +67,12 @@ def _renamed(output: OutputFile, path: Path) -> OutputFile:
     return OutputFile(output.role, output.format, output.width, output.height, output.bytes, path, output.key)
 
 
-def release(folder: Path, state: State, doomed: Iterable[str] = ()) -> None:
-    """Delete what no output owns any more: files released by placing, the outputs the run gave up
-    (`doomed`), and stage files of killed runs. Called once the post and manifest name none of them."""
+def release(folder: Path, state: State) -> None:
+    """Delete what no output owns any more: files released by placing or given up by the run
+    (`state.released`), and stage files of killed runs. Called once the post and manifest name none
+    of them."""
     owned = state.owned()
-    for name in {*state.released, *doomed} - owned:
+    for name in state.released - owned:
         (folder / name).unlink(missing_ok=True)
     state.released.clear()
     for leftover in folder.glob(f".*{STAGE_SUFFIX}"):

@@ -17,7 +17,7 @@ import dataclasses
 import json
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -154,13 +154,24 @@ class State:
         missing = any(p.current is None for p in placed)
         return Located(tuple(placed), missing or stale or unscored)
 
-    def adopt(self, content_hash: str, others: Iterable[State]) -> None:
-        """Take a photo's placeholder and curation scores from another folder's record with its outputs."""
+    def adopt(self, content_hash: str, placeholder_key: str | None, others: Iterable[State]) -> None:
+        """Take a photo's curation scores, and its placeholder when made from the pixels of
+        `placeholder_key` (the smallest planned output), from another folder's record: no photo is
+        decoded again for what review or the published set already made."""
         for other in others:
-            if content_hash not in self.placeholders and content_hash in other.placeholders:
-                self.placeholders[content_hash] = other.placeholders[content_hash]
+            theirs = other.placeholders.get(content_hash)
+            ours = self.placeholders.get(content_hash)
+            if theirs and theirs.key == placeholder_key and (ours is None or ours.key != placeholder_key):
+                self.placeholders[content_hash] = theirs
             if content_hash not in self.analyses and content_hash in other.analyses:
                 self.analyses[content_hash] = other.analyses[content_hash]
+
+    def adopt_sources(self, others: Iterable[State]) -> None:
+        """What other folders' records know of the photos' headers: a file whose size and mtime match
+        is not read again (`known_photo`)."""
+        for other in others:
+            for path, photo in other.sources.items():
+                self.sources.setdefault(path, photo)
 
     def record_outputs(self, content_hash: str, outputs: Iterable[OutputFile]) -> None:
         self.outputs.setdefault(content_hash, {}).update({o.key: OutputRecord.of(o) for o in outputs})
@@ -185,24 +196,40 @@ class State:
         """Every file name some record owns."""
         return {record.file for records in self.outputs.values() for record in records.values()}
 
-    def forget(self, current: Iterable[SourcePhoto], left_out: Iterable[SourcePhoto], prune: bool) -> list[str]:
-        """Forget sources no longer in the folder; return the outputs to delete once the set is
-        published: those of photos `left_out` on purpose (captions.toml's `skip`) and, with `prune`,
-        every output no current photo needs. What is known of left-out photos themselves (header,
-        curation scores) stays for review."""
-        current, left_out = list(current), list(left_out)
+    def doomed(
+        self, needed: Mapping[str, Collection[str]], left_out: Collection[str], prune: bool
+    ) -> list[tuple[str, str]]:
+        """(content hash, key) of the outputs a run gives up: every output of a photo left out on
+        purpose (captions.toml's `skip`) and, with `prune`, every output the set does not `need`
+        (content hash -> output keys): a photo gone, or a width or format no longer asked for."""
+        return [
+            (content_hash, key)
+            for content_hash, records in self.outputs.items()
+            for key in records
+            if content_hash in left_out or (prune and key not in needed.get(content_hash, ()))
+        ]
+
+    def forget(
+        self,
+        needed: Mapping[str, Collection[str]],
+        current: Iterable[SourcePhoto],
+        left_out: Iterable[SourcePhoto],
+        prune: bool,
+    ) -> None:
+        """Forget sources no longer in the folder, and the `doomed` outputs, whose files are released:
+        deleted once the post and the manifest name none of them (commit.release), at this run's end
+        or, if its texts could not be written, a later one's. What is known of left-out photos
+        themselves (header, curation scores) stays for review."""
+        left_out = list(left_out)
         kept = {str(photo.path.resolve()) for photo in (*current, *left_out)}
         self.sources = {path: photo for path, photo in self.sources.items() if path in kept}
-        needed = {photo.content_hash for photo in current}
-        skipped = {photo.content_hash for photo in left_out}
-        doomed = []
-        for content_hash in list(self.outputs):
-            if content_hash in skipped or (prune and content_hash not in needed):
-                doomed += [record.file for record in self.outputs.pop(content_hash).values()]
+        for content_hash, key in self.doomed(needed, {photo.content_hash for photo in left_out}, prune):
+            self.released.add(self.outputs[content_hash].pop(key).file)
+            if not self.outputs[content_hash]:
+                del self.outputs[content_hash]
         self.placeholders = {h: p for h, p in self.placeholders.items() if h in self.outputs}
         known = {photo.content_hash for photo in self.sources.values()}
         self.analyses = {h: a for h, a in self.analyses.items() if h in known or h in self.outputs}
-        return doomed
 
 
 def _stage(final: Path) -> Path:
@@ -280,7 +307,7 @@ def _replay_commit(out_dir: Path, state: State, entries: list[dict[str, Any]]) -
     for entry in entries:
         record = _record(entry["output"])
         stage = entry.get("stage")
-        if stage and (out_dir / _plain_name(stage)).is_file():
+        if stage and _holds(out_dir / _plain_name(stage), record.bytes):
             record = dataclasses.replace(record, file=_plain_name(stage))
         output = OutputFile(record.role, record.format, record.width, record.height, record.bytes,
                             out_dir / record.file, entry["key"])  # fmt: skip
