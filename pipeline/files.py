@@ -1,14 +1,15 @@
 """The one way gallery writes a file: complete or not at all, never through a link it did not make.
 
 Every file gallery writes (images, manifest, post, state record, captions.toml, preview page, the
-run's pid) goes through `write_atomically`: the bytes go to a hidden temp file beside the target,
-created exclusively, then renamed over the target. A reader or a crash never sees half a file; the
+run's pid) goes through `write_atomically`, or, for bytes that exist already under another name,
+`link_or_copy`: the bytes go to a hidden temp file beside the target, created exclusively (or
+linked there), then renamed over the target. A reader or a crash never sees half a file; the
 dot prefix keeps an abandoned temp file out of static-site builds and out of photo discovery. The
 rename replaces whatever holds the target's name, a planted symbolic link included, and never
 writes through it. The journal, the one file appended to, is opened with O_NOFOLLOW (`append_line`),
 and the lock file is cleared of a planted link before the lock library opens it
 (`clear_planted_link`). The post alone may be written through a link, and only one that stays
-inside the site (post.py).
+inside the site (publish/post.py).
 """
 
 from __future__ import annotations

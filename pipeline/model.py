@@ -1,8 +1,8 @@
 """The data every stage and command speaks: plain, frozen dataclasses and nothing else.
 
 This module imports nothing of ours and no image library, so markup, the manifest and the tests of
-both can use these types without Pillow. Stages take and return them; the cache converts its
-records to and from them.
+both can use these types without Pillow. Stages take and return them; the output folder's record
+(record/state.py) converts its records to and from them.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ ANALYSIS_VERSION = 1  # bump when curation's scores change meaning, so cached an
 
 @dataclass(frozen=True)
 class Analysis:
-    """What curation keeps of a photo; plain numbers and strings, so `dataclasses.asdict` is its cache record."""
+    """What curation keeps of a photo: plain numbers and strings, which the record stores as they are."""
 
     phash: str  # 64-bit perceptual hash, 16 hex digits
     sharpness: float  # variance of second differences at WORK_EDGE px; higher is sharper

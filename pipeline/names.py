@@ -1,7 +1,7 @@
-"""Names that reach paths and URLs: the set's slug, each photo's stem and output files, their URLs.
-
-Everything that turns text from people, cameras or file systems into a file name or a URL is here,
-so every command names a set and its files the same way.
+"""Names: what turns text from people, cameras or file systems into a file name or a URL (the set's
+slug, each photo's stem and output files, their URLs), and a file name or untrusted text into text
+that is safe to write (`display_name`, `utf8_text`: valid UTF-8 with `\\xNN` for undecodable bytes;
+`one_line`: one line of a terminal). Every command names a set and its files the same way.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `prepare` reads the folder, the record and captions.toml and decides everything: the plan (plan.py)
 and where each planned output stands. `--dry-run` shows a prepared run and stops. `execute` places
-what exists, renders the rest on the worker pool, commits the set under its names (commit.py), then
+what exists, renders the rest on the worker pool, commits the set under its names (record/commit.py), then
 writes the markup, the manifest and the post, and only then deletes what no output owns. `process`
 is the two under the output folder's lock; the CLI, watch mode, review, preview, captions, the
 editor and site builders all call it.

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..sites import folders, presets
-from .sections import Config, _merge
+from .sections import Config, merge
 
 
 def _read_settings(path: Path) -> dict[str, Any]:
@@ -41,13 +41,12 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     file_output: dict[str, Any] = raw["output"] if isinstance(raw.get("output"), dict) else {}
     named = overrides.get("output__site") or file_output.get("site") or ""
     named = named if isinstance(named, str) else ""  # a value of the wrong type is reported by the merge below
-    if named and named not in folders.SITES:
-        raise ConfigError(f"output.site must be one of {', '.join(folders.SITES)}, got {named!r}")
     config = Config()
-    site = presets.choose(named, Path.cwd())
+    known = not named or named in folders.SITES  # an unknown name is reported by the merge below
+    site = presets.choose(named, Path.cwd()) if known else None
     if site is not None:
         post_file = overrides.get("output__post_file") or file_output.get("post_file") or ""
         config = config.with_overrides(**presets.preset(site, str(post_file)))
     if path is not None:
-        config = _merge(config, raw, origin=str(path))
+        config = merge(config, raw, origin=str(path))
     return config.with_overrides(**overrides)

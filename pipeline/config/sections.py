@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from .. import formats
 from ..errors import ConfigError
@@ -22,13 +22,18 @@ from ..exif_tags import allowed_tag_ids
 from ..names import utf8_text
 from ..sites import folders
 from ..text.templates import check_template
-from .values import WRONG_TYPE, _coerce, expected_value, setting_type, toml_value
+from .values import WRONG_TYPE, coerce, expected_value, setting_type, toml_value
 
 # The names of the metadata policies (exif_policy.POLICIES) and markup styles (markup.STYLES), listed
 # here as part of the settings' reference; a test keeps each list equal to its registry.
-METADATA_POLICIES: tuple[str, ...] = ("strip", "keep", "allow")
-COLOR_MODES: tuple[str, ...] = ("srgb", "preserve")
-MARKUP_STYLES: tuple[str, ...] = ("markdown", "kramdown", "html", "grid", "hugo")
+MetadataPolicy = Literal["strip", "keep", "allow"]
+ColorMode = Literal["srgb", "preserve"]
+MarkupStyle = Literal["markdown", "kramdown", "html", "grid", "hugo"]
+Background = Literal["", "color", "placeholder"]
+Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+METADATA_POLICIES: tuple[str, ...] = get_args(MetadataPolicy)
+COLOR_MODES: tuple[str, ...] = get_args(ColorMode)
+MARKUP_STYLES: tuple[str, ...] = get_args(MarkupStyle)
 
 
 # Settings that name a file: kept as the file system spells them. Every other text setting is text
@@ -61,11 +66,11 @@ class TextSettings:
 class MarkupSettings:
     """The form of the post's image block: plain Markdown, or responsive images for the site builder."""
 
-    style: Literal["markdown", "kramdown", "html", "grid", "hugo"] = "markdown"
+    style: MarkupStyle = "markdown"
     sizes: str = "(max-width: 800px) 100vw, 800px"
     figure: bool = True
     grid_class: str = "gallery"
-    background: Literal["", "color", "placeholder"] = ""
+    background: Background = ""
     # Extra attributes of every <img> (html and grid styles), name -> value ("" = no value); in TOML,
     # a table: `img_attributes = { "eleventy:ignore" = "" }`.
     img_attributes: tuple[tuple[str, str], ...] = field(default=(), metadata={"example": {"eleventy:ignore": ""}})
@@ -113,13 +118,13 @@ QualitySettings.__module__ = __name__  # so a worker process finds the class whe
 class MetadataSettings:
     """What metadata reaches published files, and how colour is handled."""
 
-    policy: Literal["strip", "keep", "allow"] = "strip"
+    policy: MetadataPolicy = "strip"
     allow: tuple[str, ...] = field(default=(), metadata={"example": ("Artist", "Copyright")})
     gps: bool = False
     serials: bool = False
     maker_notes: bool = False
     thumbnail: bool = False
-    color: Literal["srgb", "preserve"] = "srgb"
+    color: ColorMode = "srgb"
     background: str = "#ffffff"
     owners: tuple[str, ...] = field(default=(), metadata={"example": ("Jane Doe",)})
 
@@ -138,7 +143,7 @@ class WatermarkSettings:
 
     text: str = ""
     logo: str = field(default="", metadata=FILE_NAME)  # an image file (PNG with transparency works best)
-    corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "bottom-right"
+    corner: Corner = "bottom-right"
     opacity: float = 0.5
     size: float = 0.2  # width of the mark as a fraction of the image's width
     thumbnails: bool = False
@@ -217,14 +222,14 @@ class Config:
             if not key:
                 raise ConfigError(f"override {dotted!r} must be written as section__key")
             sections.setdefault(section, {})[key] = value
-        return _merge(self, sections, origin="override")
+        return merge(self, sections, origin="override")
 
 
 def _section_types() -> dict[str, type]:
     return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]  # every section's default is its class
 
 
-def _merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
+def merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
     types = _section_types()
     changes: dict[str, Any] = {}
     for section, values in raw.items():
@@ -240,10 +245,14 @@ def _merge(base: Config, raw: dict[str, Any], origin: str) -> Config:
                 raise ConfigError(
                     f"{origin}: unknown setting {section}.{key}; known in [{section}]: {', '.join(known)}"
                 )
-            converted = _coerce(value, setting_type(types[section], key))
+            kind = setting_type(types[section], key)
+            converted = coerce(value, kind)
             if converted is WRONG_TYPE:
                 expected = expected_value(types[section], known[key])
                 raise ConfigError(f"{origin}: {section}.{key} should be {expected}, got {toml_value(value)}")
+            if get_origin(kind) is Literal and converted not in get_args(kind):
+                choices = ", ".join(choice or '""' for choice in get_args(kind))
+                raise ConfigError(f"{origin}: {section}.{key} must be one of {choices}, got {converted!r}")
             updates[key] = converted if known[key].metadata.get("file") else _as_text(converted)
         changes[section] = dataclasses.replace(current, **updates)
     config = dataclasses.replace(base, **changes)
@@ -275,21 +284,13 @@ def validate(config: Config) -> None:
         quality = getattr(config.quality, fmt)
         if not 1 <= quality <= 100:
             raise ConfigError(f"quality.{fmt} must be between 1 and 100, got {quality}")
-    if config.metadata.policy not in METADATA_POLICIES:
-        raise ConfigError(
-            f"metadata.policy must be one of {', '.join(METADATA_POLICIES)}, got {config.metadata.policy!r}"
-        )
     if config.metadata.policy == "allow" and not config.metadata.allow:
         raise ConfigError('metadata.policy = "allow" needs tag names in metadata.allow, e.g. ["Artist", "Copyright"]')
     allowed_tag_ids(config.metadata.allow)
-    if config.metadata.color not in COLOR_MODES:
-        raise ConfigError(f"metadata.color must be one of {', '.join(COLOR_MODES)}, got {config.metadata.color!r}")
     if config.limits.max_pixels <= 0:
         raise ConfigError("limits.max_pixels must be positive")
     if config.run.jobs < 0:
         raise ConfigError("run.jobs must be 0 (all cores) or a positive number")
-    if config.markup.style not in MARKUP_STYLES:
-        raise ConfigError(f"markup.style must be one of {', '.join(MARKUP_STYLES)}, got {config.markup.style!r}")
     if re.search(r'["{}\\\x00-\x1f]', config.markup.sizes):
         raise ConfigError(
             f"markup.sizes must be a CSS sizes list without quotes, braces or backslashes, got {config.markup.sizes!r}"
@@ -325,8 +326,6 @@ def validate(config: Config) -> None:
 
 
 CLOCK_OFFSET = re.compile(r"[+-]\d{1,2}:[0-5]\d(:[0-5]\d)?")
-CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
-BACKGROUNDS = ("", "color", "placeholder")
 # A JPEG's whole EXIF must fit one 64 KB APP1 segment, beside whatever the policy keeps of the
 # photo's own: each credit field gets at most this many bytes of UTF-8 (a name or a licence line
 # needs far fewer), so both together leave over 60 KB to the photo's EXIF.
@@ -347,8 +346,6 @@ def _validate_looks(config: Config) -> None:
         raise ConfigError(
             f'thumbnail.crop must be "" or an aspect such as "1:1" or "4:3", got {config.thumbnail.crop!r}'
         )
-    if config.markup.background not in BACKGROUNDS:
-        raise ConfigError(f'markup.background must be "", "color" or "placeholder", got {config.markup.background!r}')
     for pair in config.markup.img_attributes:
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise ConfigError(
@@ -382,8 +379,6 @@ def _validate_looks(config: Config) -> None:
         )
     if mark.text and mark.logo:
         raise ConfigError("watermark: give text or logo, not both")
-    if mark.corner not in CORNERS:
-        raise ConfigError(f"watermark.corner must be one of {', '.join(CORNERS)}, got {mark.corner!r}")
     if not 0 < mark.opacity <= 1:
         raise ConfigError(f"watermark.opacity must be above 0 and at most 1, got {mark.opacity}")
     if not 0 < mark.size <= 1:

@@ -8,7 +8,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from ..text.captions_file import toml_string
 
-WRONG_TYPE = object()  # what _coerce gives for a value of the wrong type
+WRONG_TYPE = object()  # what coerce gives for a value of the wrong type
 ANY_TEXT = '"..."'  # the example of a text setting whose default is empty
 
 
@@ -18,7 +18,7 @@ def setting_type(section: type, key: str) -> Any:
     return get_type_hints(section)[key]
 
 
-def _coerce(value: Any, kind: Any) -> Any:
+def coerce(value: Any, kind: Any) -> Any:
     """The value as a setting of this type holds it (arrays become tuples, a table sorted pairs),
     or WRONG_TYPE."""
     if kind is bool:
@@ -37,7 +37,7 @@ def _coerce(value: Any, kind: Any) -> Any:
         return tuple(tuple(pair) for pair in value) if pairs else WRONG_TYPE
     if not isinstance(value, (list, tuple)):
         return WRONG_TYPE
-    items = tuple(_coerce(one, item) for one in value)
+    items = tuple(coerce(one, item) for one in value)
     return WRONG_TYPE if WRONG_TYPE in items else items
 
 

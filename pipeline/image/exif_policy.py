@@ -3,7 +3,7 @@
 A policy decides tag by tag; the EXIF is then rebuilt from the source's IFDs, each value with its
 original TIFF type, so nothing travels that was not chosen: no TIFF structure, no XMP/IPTC/ICC blocks
 kept in IFD0, no thumbnail unless asked. XMP, IPTC and comments are never published. To add a
-policy, add an entry to POLICIES (and its name to config.METADATA_POLICIES).
+policy, add an entry to POLICIES (and its name to config/sections.py's METADATA_POLICIES).
 """
 
 from __future__ import annotations

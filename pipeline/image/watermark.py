@@ -1,8 +1,8 @@
 """A visible mark on published images: a line of text or a logo, in a corner, partly transparent.
 
-The mark is made once per run (`prepare`), before any photo is decoded: the text drawn once, the
+The mark is made once per run (`make`), before any photo is decoded: the text drawn once, the
 logo decoded once, and either reduced to the largest size any output of the run can need. Its cost
-therefore grows with neither the length of the text (capped by config.MAX_WATERMARK_TEXT) nor the
+therefore grows with neither the length of the text (capped by the settings' MAX_WATERMARK_TEXT) nor the
 size of the logo (capped by MAX_LOGO_PIXELS, checked before decoding). The render jobs receive it
 as a small PNG, cheap to pickle to a worker, and scale it to each output, so every size carries
 the same mark at the same share of its width. Off by default; thumbnails only when asked. Its

@@ -153,7 +153,7 @@ def grid_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
 
 def hugo_style(photos: Sequence[PhotoResult], config: Config, name: str) -> str:
     """Hugo's Markdown drops raw HTML, so the block is one call of gallery's shortcode, which builds
-    each `<picture>` from the manifest in the page bundle (sites.py installs the shortcode)."""
+    each `<picture>` from the manifest in the page bundle (sites/presets.py installs the shortcode)."""
     sizes = f' sizes="{config.markup.sizes}"' if config.markup.sizes != MarkupSettings().sizes else ""
     return f'{{{{< gallery name="{name}"{sizes} >}}}}\n' if photos else ""
 
@@ -215,7 +215,7 @@ def _figcaption(photo: PhotoResult) -> list[str]:
 
 
 # style name -> function from the photos' data to the block. To add a style, write one function
-# above and register it here (and its name in config.MARKUP_STYLES).
+# above and register it here (and its name in config/sections.py's MARKUP_STYLES).
 STYLES: dict[str, Callable[[Sequence[PhotoResult], Config, str], str]] = {
     "markdown": markdown_style,
     "kramdown": kramdown_style,
