@@ -21,18 +21,21 @@ from PIL import ExifTags, Image, ImageCms
 
 from ..config.sections import Config
 from ..errors import PhotoError
-from ..exif_tags import EXIF_IFD, GPS_IFD, JPEG_THUMBNAIL_LENGTH, MAKE, MAKER_NOTE, MODEL, SERIAL_TAGS
+from ..exif_tags import EXIF_IFD, GPS_IFD, JPEG_THUMBNAIL_LENGTH, MAKER_NOTE, SERIAL_TAGS
 from . import xmp
 from .ingest import open_image, sniff
-from .metadata import capture_time, ifd, read_metadata
+from .metadata import capture_time, exif_text, ifd, read_metadata
 
 _XMP_LOCATION = re.compile(r"GPS|Latitude|Longitude|Location|City|Country|Sublocation|ProvinceState|^State$")
 _XMP_SERIAL = re.compile(r"SerialNumber")
 # IPTC IIM datasets that name a place: City, Sub-location, Province/State, Country code, Country.
-_IPTC_LOCATION = {(2, 90): "City", (2, 92): "Sub-location", (2, 95): "Province-State", (2, 100): "Country-Code"}
-
-
-_IPTC_LOCATION[(2, 101)] = "Country"
+_IPTC_LOCATION = {
+    (2, 90): "City",
+    (2, 92): "Sub-location",
+    (2, 95): "Province-State",
+    (2, 100): "Country-Code",
+    (2, 101): "Country",
+}
 
 
 _XMP_PREFIXES = {
@@ -101,20 +104,19 @@ def _facts(path: Path, image: Image.Image) -> MetadataFacts:
     gps = ifd(exif, GPS_IFD)
     gps.pop(0, None)  # GPSVersionID alone says nothing about a place
     serials = [
-        f"{ExifTags.TAGS.get(tag, hex(tag))}={_text(value)}"
+        f"{ExifTags.TAGS.get(tag, hex(tag))}={exif_text(value)}"
         for tag, value in (*main.items(), *sub.items())
-        if tag in SERIAL_TAGS and _text(value).strip()
+        if tag in SERIAL_TAGS and exif_text(value)
     ]
     xmp_properties = metadata.xmp.properties() if metadata.xmp else []
     xmp_names = sorted({_xmp_name(namespace, name) for namespace, name, _ in xmp_properties})
     iptc = metadata.iptc
-    camera = " ".join(_text(main.get(tag)).strip() for tag in (MAKE, MODEL) if main.get(tag))
     icc = metadata.icc
     captured = capture_time(exif)
-    strings = [_text(value) for value in (*main.values(), *sub.values(), *gps.values())]
-    strings += [_text(value) for key, value in image.info.items() if key not in ("exif", "icc_profile", "xmp")]
+    strings = [exif_text(value) for value in (*main.values(), *sub.values(), *gps.values())]
+    strings += [exif_text(value) for key, value in image.info.items() if key not in ("exif", "icc_profile", "xmp")]
     strings += [value for _, _, value in xmp_properties]
-    strings += [_text(value) for value in iptc.values()]
+    strings += [exif_text(value) for value in iptc.values()]
     return MetadataFacts(
         path=str(path),
         format=image.format,
@@ -124,7 +126,7 @@ def _facts(path: Path, image: Image.Image) -> MetadataFacts:
         captured=captured.isoformat(sep=" ", timespec="milliseconds" if captured.microsecond else "seconds")
         if captured
         else None,
-        camera=camera or None,
+        camera=metadata.camera() or None,
         gps=sorted(ExifTags.GPSTAGS.get(tag, hex(tag)) for tag in gps),
         location=_coordinates(gps),
         serials=serials,
@@ -145,14 +147,6 @@ def _facts(path: Path, image: Image.Image) -> MetadataFacts:
 def _xmp_name(namespace: str, name: str) -> str:
     """`exif:GPSLatitude`: a property under the prefix people know for its namespace, whatever the file used."""
     return f"{_XMP_PREFIXES.get(namespace, namespace)}:{name}"
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace").replace("\x00", "")
-    if isinstance(value, (tuple, list)):
-        return " ".join(_text(item) for item in value)
-    return str(value).replace("\x00", "") if value is not None else ""
 
 
 def _has_thumbnail(exif: Image.Exif | None, image: Image.Image) -> bool:
@@ -181,7 +175,7 @@ def _coordinates(gps: dict[int, Any]) -> str | None:
         return None
     if math.isnan(latitude) or math.isnan(longitude):
         return None
-    north, east = _text(gps.get(1)).strip() or "N", _text(gps.get(3)).strip() or "E"
+    north, east = exif_text(gps.get(1)) or "N", exif_text(gps.get(3)) or "E"
     return f"{latitude:.5f} {north}, {longitude:.5f} {east}"
 
 

@@ -84,13 +84,13 @@ class FileMetadata:
 
     def camera(self) -> str:
         """`Canon EOS R5`: the model, prefixed by the make unless the model already names it."""
-        make, model = (_text(self.exif.get(tag)) if self.exif is not None else "" for tag in (MAKE, MODEL))
+        make, model = (exif_text(self.exif.get(tag)) if self.exif is not None else "" for tag in (MAKE, MODEL))
         return model if model.casefold().startswith(make.casefold().split(" ")[0]) else f"{make} {model}".strip()
 
     def serial(self) -> str:
         """A digest of the camera body's serial number ("" without one): enough to match
         `time.offsets`, and the number itself is never kept, not even in the record."""
-        return serial_digest(_text(ifd(self.exif, EXIF_IFD).get(BODY_SERIAL_NUMBER)))
+        return serial_digest(exif_text(ifd(self.exif, EXIF_IFD).get(BODY_SERIAL_NUMBER)))
 
     def titles(self) -> tuple[object, ...]:
         """Where a title may be: XMP dc:title, IPTC ObjectName."""
@@ -175,9 +175,14 @@ def serial_digest(serial: str) -> str:
     return hashlib.blake2b(serial.strip().casefold().encode(), digest_size=8).hexdigest() if serial.strip() else ""
 
 
-def _text(value: object) -> str:
-    """An EXIF text value, trimmed of the padding and NULs cameras leave in it."""
-    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
+def exif_text(value: object) -> str:
+    """An EXIF value as text, trimmed of the padding and NULs cameras leave in it; bytes are read as
+    UTF-8 and a list of values is joined, since cameras store text in all three forms."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    elif isinstance(value, (tuple, list)):
+        value = " ".join(exif_text(item) for item in value)
+    return str(value).replace("\x00", "").strip() if value is not None else ""
 
 
 def _repair_latin1(text: object) -> object:
