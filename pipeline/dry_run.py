@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config.sections import Config
+from .config.sections import STDOUT, Config
 from .errors import PostError
 from .model import OutputFile, PhotoResult, Plan, needed
 from .publish import markup
 from .publish.manifest import manifest_path
 from .publish.post import post_date, update_post
-from .run import STDOUT, Run, Target, preflight, prepare
+from .run import Run, Target, preflight, prepare
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 import platformdirs
 
-from .config.sections import Config
+from .config.sections import STDOUT, Config
 from .errors import ConfigError, OutputError
 from .files import remove_stale_temp_files
 from .image import pool, render
@@ -48,7 +48,6 @@ from .sites import presets
 from .text.captions_file import load_captions
 from .text.lint import alt_problems
 
-STDOUT = "-"  # output.manifest = "-": the caller prints the manifest instead of a file being written
 Progress = Callable[[int, int], None]  # (photos rendered, photos to render)
 
 

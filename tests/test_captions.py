@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 import pipeline
+from pipeline.config import values
 from pipeline.config.sections import ConfigError
 from pipeline.model import Captions, PhotoText
 from pipeline.text import captions_file, clean, lint
@@ -236,7 +237,7 @@ def test_lint_rules() -> None:
 
 def test_clean_text_and_toml_round_trip() -> None:
     tricky = 'quote " backslash \\ tab\t newline\n del\x7f é 会'
-    assert tomllib.loads(f"key = {captions_file.toml_string(tricky)}")["key"] == tricky
+    assert tomllib.loads(f"key = {values.toml_string(tricky)}")["key"] == tricky
     assert clean.clean_text(b"caf\xc3\xa9") == "café"
     assert clean.clean_text(b"caf\xe9") == "café"  # not UTF-8: read as Latin-1
     assert clean.clean_text("a\x00b\u200bc") == "a b c"

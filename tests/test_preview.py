@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.text import captions_file
+from pipeline.config import values
 
 from .conftest import fixture_photo, require_tool, run_gallery
 
@@ -27,7 +27,7 @@ def sheet(tmp_path_factory: pytest.TempPathFactory):
     for name in ("DSCN0010.jpg", "xiaomi.heic", "prairie_falcon.jpg"):
         shutil.copy2(fixture_photo(name), photos / name)
     (photos / "captions.toml").write_text(
-        f'["DSCN0010.jpg"]\nalt = "Houses above a wood"\ncaption = {captions_file.toml_string(HOSTILE)}\n',
+        f'["DSCN0010.jpg"]\nalt = "Houses above a wood"\ncaption = {values.toml_string(HOSTILE)}\n',
         encoding="utf-8",
     )
     completed = run_gallery("preview", photos, "--out", "site/img", "--name", NAME, "--title", "Trip <2024>", cwd=work)

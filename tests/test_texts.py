@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config import values
 from pipeline.config.sections import Config
 from pipeline.dry_run import forecast
 from pipeline.errors import ConfigError
-from pipeline.text import captions_file, clean, templates
+from pipeline.text import clean, templates
 
 from .conftest import REPO, fixture_folder, run_gallery, said
 
@@ -169,7 +170,7 @@ def test_a_wrong_template_stops_before_the_run_naming_the_setting(
         completed = run_gallery("process", folder, "--out", out, "--title-template", template)
     else:
         settings = tmp_path / "gallery.toml"
-        settings.write_text(f"[text]\nalt = {captions_file.toml_string(template)}\n", encoding="utf-8")
+        settings.write_text(f"[text]\nalt = {values.toml_string(template)}\n", encoding="utf-8")
         completed = run_gallery("process", folder, "--out", out, "--config", settings)
     assert completed.returncode == 2, completed.stderr
     errors = said(completed.stderr)

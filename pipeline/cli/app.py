@@ -22,9 +22,10 @@ from ..commands.captions import update_captions
 from ..commands.preview import preview
 from ..commands.review import review
 from ..commands.watch import stop_on_signals, watch
+from ..config.sections import STDOUT
 from ..dry_run import forecast
 from ..messages import stderr_line
-from ..run import STDOUT, process
+from ..run import process
 from . import report
 from .options import RUN, Request, call, command, usage_error
 

@@ -20,10 +20,9 @@ import typer
 from typer.core import TyperArgument, TyperCommand
 
 from ..config.load import load_config
-from ..config.sections import Config
+from ..config.sections import STDOUT, Config
 from ..errors import GalleryError
 from ..messages import NORMAL, QUIET, VERBOSE, Say, stderr_line
-from ..run import STDOUT
 from ..sites import folders, presets
 
 T = TypeVar("T")

@@ -20,14 +20,13 @@ from ..commands.audit import Audit
 from ..commands.captions import CaptionsUpdate
 from ..commands.preview import Preview
 from ..commands.review import Review, as_json
-from ..config.sections import Config
+from ..config.sections import STDOUT, Config
 from ..dry_run import Forecast
 from ..image.facts import MetadataFacts
 from ..messages import Say, json_text, no_photos, problem_json, report_run, run_json, stderr_line
 from ..model import RunResult, set_aside_text
 from ..names import display_name, one_line
 from ..publish.manifest import build_manifest
-from ..run import STDOUT
 
 
 def processed(result: RunResult, source: Path, config: Config, say: Say, as_json: bool, settings: str | None) -> int:

@@ -40,6 +40,8 @@ MARKUP_STYLES: tuple[str, ...] = get_args(MarkupStyle)
 # for people, made valid Unicode (bytes from a command line that are not UTF-8 written as `\xNN`).
 FILE_NAME = {"file": True}
 
+STDOUT = "-"  # output.manifest = "-": the caller prints the manifest instead of a file being written
+
 
 @dataclass(frozen=True)
 class OutputSettings:

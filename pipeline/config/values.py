@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from ..text.captions_file import toml_string
-
 WRONG_TYPE = object()  # what coerce gives for a value of the wrong type
 ANY_TEXT = '"..."'  # the example of a text setting whose default is empty
 
@@ -59,6 +57,19 @@ def expected_value(section: type, setting: dataclasses.Field[Any]) -> str:
     if get_origin(item) is tuple:
         return f"a table such as {example}"
     return f"a list of {'whole numbers' if item is int else 'text in quotes'} such as {example}"
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    escaped = []
+    for ch in text:
+        if ch in '"\\':
+            escaped.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            escaped.append(f"\\u{ord(ch):04x}")
+        else:
+            escaped.append(ch)
+    return '"' + "".join(escaped) + '"'
 
 
 def toml_value(value: Any) -> str:

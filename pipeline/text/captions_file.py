@@ -20,6 +20,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.toml_document import TOMLDocument
 
+from ..config.values import toml_string
 from ..errors import ConfigError
 from ..model import TEXT_FIELDS, Captions, PhotoText, Problem
 from ..names import one_line
@@ -144,19 +145,6 @@ def _line_of(text: str, name: str) -> int:
         if name in line:
             return number
     return 1
-
-
-def toml_string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    escaped = []
-    for ch in text:
-        if ch in '"\\':
-            escaped.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            escaped.append(f"\\u{ord(ch):04x}")
-        else:
-            escaped.append(ch)
-    return '"' + "".join(escaped) + '"'
 
 
 CAPTIONS_HEADER = """\

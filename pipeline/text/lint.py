@@ -11,7 +11,8 @@ from ..names import display_name
 from .clean import looks_like_file_name
 
 ALT_LIMIT = 150  # screen readers read alt text in one go; longer belongs in the caption
-HINT = "write one in captions.toml (`gallery captions SOURCE` creates it)"
+CREATE = "(`gallery captions SOURCE` creates it)"
+HINT = f"write one in captions.toml {CREATE}"
 
 
 def lint_alt(photos: list[tuple[str, str]]) -> list[tuple[str | None, str]]:
@@ -42,8 +43,7 @@ def lint_alt(photos: list[tuple[str, str]]) -> list[tuple[str | None, str]]:
             problems.append(
                 (
                     None,
-                    f"the same alt text {alt!r} on {scope}; describe each photo in captions.toml "
-                    "(`gallery captions SOURCE` creates it)",
+                    f"the same alt text {alt!r} on {scope}; describe each photo in captions.toml {CREATE}",
                 )
             )
     return problems

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import uvicorn
 
-from ...config.sections import Config
+from ...config.sections import STDOUT, Config
 from ...errors import ConfigError, OutputError, PhotoError
 from ...image.ingest import folder_of
 from ...messages import Say, no_photos
-from ...run import STDOUT, Target, holding
+from ...run import Target, holding
 from ..signals import on_stop
 from .api import make_app
 from .session import Editor
