@@ -18,7 +18,7 @@ from pipeline.names import output_url
 
 from .conftest import REPO, fixture_folder, fixture_photo, run_gallery, said
 
-COMMANDS = ("process", "watch", "captions", "preview", "edit", "inspect", "audit")
+COMMANDS = ("process", "watch", "review", "captions", "preview", "edit", "inspect", "audit")
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import tomllib
@@ -236,6 +237,13 @@ def test_repo_config_documents_the_defaults() -> None:
             value = tuple(sorted(value.items())) if isinstance(value, dict) else value  # a table: sorted pairs
             assert (tuple(value) if isinstance(value, list) else value) == expected, f"{section}.{key}"
     assert load_config(REPO / "config.toml") == defaults
+    documented = {(section, key) for section, values in raw.items() for key in values}
+    settings = {
+        (section.name, setting.name)
+        for section in dataclasses.fields(Config)
+        for setting in dataclasses.fields(getattr(defaults, section.name))
+    }
+    assert settings - documented == set(), "settings missing from config.toml"
 
 
 def test_config_file_and_flags(tmp_path: Path) -> None:
