@@ -151,6 +151,12 @@ def review_command(request: Request) -> None:
 def captions_command(request: Request) -> None:
     """Write or extend PHOTOS/captions.toml: one entry per photo for alt text, title and caption.
 
+    Example:
+
+    \b
+        gallery captions ./photos            # then fill in alt = "..." for each photo
+        gallery process ./photos --out site/assets/img
+
     New photos get an entry, in capture order, pre-filled with the description and title embedded
     in the photo (XMP, EXIF, IPTC) when there is one. What is already in the file is never changed.
     Fill in `alt` (what the photo shows), then run `gallery process` again: only the Markdown and

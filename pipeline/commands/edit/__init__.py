@@ -2,8 +2,9 @@
 
 The page is a client of a small JSON API (docs/edit.md) that scripts can use too. Modules:
 `server` (the editor's life: loopback socket, run lock, signals), `api` (HTTP: the guard, routes),
-`session` (what the editor does, without HTTP), `captions_file` (round-trip edits of captions.toml),
-`previews` (the pictures the page shows), and `static/` (the page: HTML, CSS, plain JavaScript).
+`session` (what the editor does, without HTTP), and `static/` (the page: HTML, CSS, plain
+JavaScript). Round-trip edits of captions.toml live with that file (text/captions_file.py), the
+pictures the page shows with the other renders (image/previews.py).
 """
 
 from .server import edit
