@@ -387,13 +387,16 @@ def test_the_address_opens_in_the_browser_unless_told_not_to(tmp_path: Path) -> 
     browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n', encoding="utf-8")
     browser.chmod(0o755)
     with editing(source, tmp_path / "out", browser=f"{browser} %s") as editor:
-        wait_for = time.monotonic() + 60
-        while not opened.exists() and time.monotonic() < wait_for:
+        ready = time.monotonic()
+        while not opened.exists() and time.monotonic() < ready + 60:
             time.sleep(0.1)
         assert opened.read_text() == f"http://127.0.0.1:{editor.port}/?token={editor.token}"
+        took = time.monotonic() - ready
     opened.unlink()
     with editing(source, tmp_path / "out2", "--no-browser", browser=f"{browser} %s") as editor:
-        editor.json("GET", "/api/photos")  # serving: a browser would have been started before this
+        ready = time.monotonic()  # the browser starts in a thread: give it thrice the time it took above
+        while not opened.exists() and time.monotonic() < ready + 3 * took + 2:
+            time.sleep(0.1)
     assert not opened.exists()
 
 
@@ -417,8 +420,8 @@ def test_a_port_in_use_or_manifest_on_stdout_is_one_line_and_exit_2(tmp_path: Pa
         "choose another --port, or leave it out for a free one"
     ]
     assert not (tmp_path / "out").exists()
-    stdout = run_gallery("edit", source, "--no-browser", "--manifest", "-")
-    assert stdout.returncode == 2 and "--manifest -" in stdout.stderr
+    stdout = run_gallery("edit", source, "--out", tmp_path / "out3", "--no-browser", "--manifest", "-")
+    assert stdout.returncode == 2 and "--manifest -" in stdout.stderr and not (tmp_path / "out3").exists()
     empty = tmp_path / "empty"
     empty.mkdir()
     nothing = run_gallery("edit", empty, "--out", tmp_path / "out2", "--no-browser")
