@@ -140,6 +140,7 @@ def test_preview_shows_the_set_under_its_recorded_name_and_title(tmp_path: Path)
     assert renamed.returncode == 0, renamed.stderr
     html = (tmp_path / renamed.stdout.strip()).read_text(encoding="utf-8")
     assert "<title>Preview: Later</title>" in html, "a name and title given again win over the recorded ones"
+    assert "<code>autumn-01.jpeg</code>" in html and "summer-trip" not in html
 
 
 def test_preview_leaves_the_post_alone(tmp_path: Path) -> None:
