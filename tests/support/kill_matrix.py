@@ -9,8 +9,9 @@ runs again, to its end, in the same copy. Kill points are deterministic: the com
 job, so every change happens in this process, in the same order each time.
 
 What each kill point left (right after the kill, and after the restart) goes into REPORT: the
-files the post and the manifest name that do not exist, what the restart rendered, and whether
-the restart's outputs, manifest and post are byte for byte those of a run never killed. The test
+files the post and the manifest name that do not exist, how many images the restart encoded
+(counted at Pillow's `Image.save`, not from gallery's own account), and whether the restart's
+outputs, manifest and post are byte for byte those of a run never killed. The test
 (tests/test_kill_matrix.py) judges the report; this program only observes.
 """
 
@@ -60,10 +61,20 @@ def _os_open_writes(path: object, flags: int, *args: Any, **kwargs: Any) -> bool
     return bool(flags & WRITE_FLAGS)
 
 
-def instrument(kill_at: int, log_fd: int | None, finished_fd: int | None) -> None:
-    """Count every change to the file system in this process; note each photo whose finished
-    outputs reached the journal (what a restart may keep)."""
+def instrument(kill_at: int, log_fd: int | None, finished_fd: int | None, encoded_fd: int | None) -> None:
+    """Count every change to the file system in this process; note each image Pillow encodes, and
+    each photo whose finished outputs reached the journal (what a restart may keep)."""
     _state.update(kill_at=kill_at, log=log_fd)
+    if encoded_fd is not None:
+        from PIL import Image
+
+        save = Image.Image.save
+
+        def encoded(image: Image.Image, *args: Any, **kwargs: Any) -> None:
+            os.write(encoded_fd, b"1\n")
+            save(image, *args, **kwargs)
+
+        Image.Image.save = encoded  # type: ignore[method-assign]
     for name in ("replace", "rename", "link", "symlink", "unlink", "remove", "rmdir", "mkdir", "chmod", "truncate"):
         _wrap(os, name)
     _wrap(os, "open", _os_open_writes)
@@ -83,7 +94,7 @@ def instrument(kill_at: int, log_fd: int | None, finished_fd: int | None) -> Non
 
 
 def _gallery(
-    args: list[str], cwd: Path, kill_at: int, log: Path | None, finished: Path | None, out: Path | None
+    args: list[str], cwd: Path, kill_at: int, log: Path | None, finished: Path | None, encoded: Path | None
 ) -> int:
     """Run the command line in a forked child; its exit code, or -9 when it was killed."""
     pid = os.fork()
@@ -92,11 +103,13 @@ def _gallery(
         try:
             os.chdir(cwd)
             null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) if out else null, 1)
+            os.dup2(null, 1)
             os.dup2(null, 2)
-            log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND) if log else None
-            finished_fd = os.open(finished, os.O_WRONLY | os.O_CREAT | os.O_APPEND) if finished else None
-            instrument(kill_at, log_fd, finished_fd)
+            log_fd, finished_fd, encoded_fd = (
+                os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND) if path else None
+                for path in (log, finished, encoded)
+            )
+            instrument(kill_at, log_fd, finished_fd, encoded_fd)
             from pipeline.cli.app import main
 
             sys.argv = ["gallery", *args]
@@ -162,9 +175,10 @@ def main(spec_path: str, report_path: str) -> None:
     # The run never killed: the reference, and the list of its changes to the file system.
     reference = scratch / "reference"
     shutil.copytree(template, reference, symlinks=True)
-    log = scratch / "changes.log"
-    assert _gallery(args, reference, 0, log, None, None) == 0
+    log, encoded = scratch / "changes.log", scratch / "reference.encoded"
+    assert _gallery(args, reference, 0, log, None, encoded) == 0
     expected = snapshot(reference, out, post)
+    never_killed_encodes = len(encoded.read_text().split())
     changes = [line.split("\t") for line in log.read_text().splitlines()]
     points = []
     for kill_at in range(1, len(changes) + 1):
@@ -173,12 +187,8 @@ def main(spec_path: str, report_path: str) -> None:
         finished = scratch / f"k{kill_at:03d}.finished"
         code = _gallery(args, work, kill_at, None, finished, None)
         after_kill = references(work, post, manifest)
-        result = scratch / f"k{kill_at:03d}.json"
-        restart = _gallery([*args, "--json"], work, 0, None, None, result)
-        rendered = []
-        if restart in (0, 1):
-            photos = json.loads(result.read_text())["photos"]
-            rendered = sorted(Path(p["source"]).name for p in photos if p["rendered"])
+        encoded = scratch / f"k{kill_at:03d}.encoded"
+        restart = _gallery(args, work, 0, None, None, encoded)
         done = set(finished.read_text().split()) if finished.exists() else set()
         points.append(
             {
@@ -189,12 +199,13 @@ def main(spec_path: str, report_path: str) -> None:
                 "restart_exit": restart,
                 "dangling_after_restart": references(work, post, manifest),
                 "same_as_never_killed": snapshot(work, out, post) == expected,
-                "rendered_by_restart": rendered,
+                "encoded_by_restart": len(encoded.read_text().split()) if encoded.exists() else 0,
                 "finished_before_kill": len(done),
             }
         )
         shutil.rmtree(work)
-    Path(report_path).write_text(json.dumps({"changes": len(changes), "points": points}, indent=1))
+    report = {"changes": len(changes), "encoded_never_killed": never_killed_encodes, "points": points}
+    Path(report_path).write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":
