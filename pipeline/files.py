@@ -29,6 +29,18 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
 
 
+def make_folder(folder: Path, private: bool = False) -> None:
+    """Create `folder` and its parents (`private`: for its owner alone). A file where a folder must
+    be is named as such, where mkdir would only say "File exists"."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        blocking = next(path for path in (*reversed(folder.parents), folder) if path.exists() and not path.is_dir())
+        raise NotADirectoryError(errno.ENOTDIR, f"{blocking} is a file, not a folder", str(blocking)) from None
+    if private:
+        folder.chmod(0o700)
+
+
 def write_atomically(path: Path, data: bytes | memoryview) -> None:
     """Write `data` to `path` through an exclusive temp file and a rename.
 

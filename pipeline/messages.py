@@ -73,7 +73,7 @@ def report_run(result: RunResult, say: Say, post: str = "") -> None:
     """Everything a person should read about a run, on stderr."""
     for warning in result.warnings:
         say.warning(warning)
-    for failure in result.failures:
+    for failure in (*result.failures, *result.unwritten):
         say.error(failure)
     for warning in result.alt_warnings:
         say.warning(warning, "alt text")
@@ -99,7 +99,7 @@ def run_json(result: RunResult, config: Config, settings: str | None) -> str:
         "name": result.name,
         "title": result.title,
         "photos": [_photo_json(photo, config) for photo in result.photos],
-        "failures": [problem_json(p) for p in result.failures],
+        "failures": [problem_json(p) for p in (*result.failures, *result.unwritten)],
         "warnings": [problem_json(p) for p in result.warnings],
         "alt_warnings": [problem_json(p) for p in result.alt_warnings],
         "post": result.post_change or None,

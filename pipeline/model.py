@@ -247,11 +247,12 @@ class RunResult:
     post_change: str = ""  # "created", "updated" or "unchanged" with a post file; "" without one
     set_aside: dict[str, int] = field(default_factory=dict)  # files of the folder that are not photos, by kind
     plan: Plan | None = None  # what the run set out to do (skipped photos included), for review and the editor
+    unwritten: tuple[Problem, ...] = ()  # the manifest or post that could not be written (not photos)
     analyses: dict[str, Analysis] = field(default_factory=dict)  # content hash -> curation scores, as recorded
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.unwritten
 
     @property
     def markdown(self) -> str:

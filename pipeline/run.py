@@ -29,7 +29,7 @@ import platformdirs
 
 from .config.sections import STDOUT, Config
 from .errors import ConfigError, OutputError
-from .files import remove_stale_temp_files
+from .files import make_folder, remove_stale_temp_files
 from .image import pool, render
 from .image.ingest import Found, find_candidates, folder_of
 from .image.render import RenderJob, RenderResult
@@ -171,9 +171,7 @@ def holding(target: Target, config: Config, lock_held: bool = False) -> Iterator
     The private folder is its owner's alone: its record and preview page tell which originals
     carried GPS positions or serial numbers."""
     try:
-        target.folder.mkdir(parents=True, exist_ok=True)
-        if not target.publish:
-            target.folder.chmod(0o700)
+        make_folder(target.folder, private=not target.publish)
         with nullcontext() if lock_held else output_lock(target.folder, config.run.wait):
             yield
     except OSError as error:
@@ -255,10 +253,9 @@ def execute(
     # The private folder keeps only what the set needs now: it is review's and preview's cache, and
     # a preview page there shows the set as it was when the page was made.
     state.forget(needed(photos), [p.photo for p in photos], plan.skipped, prune or not run.target.publish)
-    post_change = ""
+    post_change, unwritten = "", list[Problem]()
     if run.target.publish and (results or plan.emptied):
-        post_change, problems = _write_texts(run, results, block)
-        failures += problems
+        post_change, unwritten = _write_texts(run, results, block)
         if results:
             warnings += _install_templates(config)
             state.published = PublishedSet(str(run.source.resolve()), plan.name, plan.title)
@@ -266,7 +263,7 @@ def execute(
             warnings.append(
                 Problem(run.source, "every photo is marked skip = true in captions.toml: the block is empty")
             )
-        if not problems:  # else the post or manifest may still name what is released: a later run deletes it
+        if not unwritten:  # else the post or manifest may still name what is released: a later run deletes it
             release(folder, state)
     elif not run.target.publish:
         release(folder, state)
@@ -289,6 +286,7 @@ def execute(
         set_aside=plan.set_aside,
         plan=plan,
         analyses=dict(state.analyses),
+        unwritten=tuple(unwritten),
     )
 
 

@@ -156,6 +156,22 @@ def test_preview_leaves_the_post_alone(tmp_path: Path) -> None:
     assert (tmp_path / "_posts/post.md").is_file()  # the same config does write it on `process`
 
 
+def test_the_page_in_the_private_folder_is_its_owners_alone(tmp_path: Path) -> None:
+    """The page lists which originals carried GPS positions: its folder is closed to other users,
+    whether preview rendered a folder or read a published manifest."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy2(fixture_photo("DSCN0010.jpg"), photos)
+    of_folder = run_gallery("preview", photos, "--out", "img", cwd=tmp_path)
+    assert run_gallery("process", photos, "--out", "site/img", "--name", "p", "-q", cwd=tmp_path).returncode == 0
+    of_manifest = run_gallery("preview", tmp_path / "site/img/p.json", cwd=tmp_path)
+    for completed in (of_folder, of_manifest):
+        assert completed.returncode == 0, completed.stderr
+        folder = (tmp_path / completed.stdout.strip()).parent
+        assert folder.stat().st_mode & 0o077 == 0, oct(folder.stat().st_mode)
+    assert (tmp_path / of_folder.stdout.strip()).parent != (tmp_path / of_manifest.stdout.strip()).parent
+
+
 def test_preview_of_a_manifest(sheet) -> None:
     work, _ = sheet
     # Preview publishes no manifest: the one to preview comes from `process`, cached here.

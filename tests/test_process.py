@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import shutil
 import tomllib
 from pathlib import Path
@@ -16,7 +17,7 @@ from pipeline.config.load import load_config
 from pipeline.config.sections import Config, ConfigError
 from pipeline.names import output_stem
 
-from .conftest import FIXTURES, REPO, image_difference, run_gallery
+from .conftest import FIXTURES, REPO, fixture_folder, image_difference, run_gallery
 
 TITLE = "Luxembourg Official Trade Mission to Japan 2024"
 NAME = "2024-06-23-trade-mission-japan"
@@ -193,6 +194,30 @@ def test_bad_file_among_good_ones(tmp_path: Path) -> None:
     assert len(lines) == 2 and lines[0].endswith('b-01.jpeg "T")') and lines[1].endswith('b-02.jpeg "T")')
     for bad, reason in (("truncated_jpeg.jpg", "truncated"), ("fake.jpg", "not an image"), ("empty.png", "empty")):
         assert any(bad in line and reason in line for line in completed.stderr.splitlines()), completed.stderr
+
+
+@pytest.mark.parametrize("command", [["process"], ["watch", "--once", "--settle", "0"]])
+def test_a_manifest_that_cannot_be_written_fails_the_run_not_a_photo(command: list[str], tmp_path: Path) -> None:
+    """The images and the block come out; the manifest's failure is said, exits 1, and is not
+    counted as a failed photo (a folder of two photos stays two photos, none of them failed)."""
+    source = fixture_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg")
+    (tmp_path / "data").write_text("a file where the manifest's folder should be")
+    completed = run_gallery(*command[:1], source, *command[1:], "--out", tmp_path / "out", "--name", "m",
+                            "--manifest", tmp_path / "data/m.json", "--json")  # fmt: skip
+    assert completed.returncode == 1, completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    reason = f"{tmp_path / 'data'} is a file, not a folder"
+    assert errors == [f"error: {tmp_path / 'data/m.json'}: manifest cannot be written: {reason}"], errors
+    report = json.loads(completed.stdout)
+    assert [Path(photo["source"]).name for photo in report["photos"]] == ["kodak-dc240.jpg", "DSCN0010.jpg"]
+    assert [failure["path"] for failure in report["failures"]] == [str(tmp_path / "data/m.json")]
+    for stem in ("m-01", "m-02"):
+        with Image.open(tmp_path / "out" / f"{stem}.jpeg") as image:
+            image.verify()
+    if command == ["process"]:
+        assert "2 photos: 2 processed, 0 unchanged, 0 failed" in completed.stderr, completed.stderr
+    else:
+        assert "2 photos: 2 rendered" in completed.stderr and "failed" not in completed.stderr, completed.stderr
 
 
 def test_rerun_is_incremental_and_byte_identical(tmp_path: Path) -> None:

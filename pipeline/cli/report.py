@@ -258,7 +258,7 @@ def describe(facts: MetadataFacts) -> str:
 def watched(result: RunResult | None, failures: Sequence[str], config: Config, once: bool, as_json: bool,
             settings: str | None) -> int:  # fmt: skip
     """`gallery watch`: the last batch's block (or JSON) on stdout when it stops; exit 1 only when
-    `--once` saw a photo fail."""
+    `--once` saw a photo fail or could not write the manifest or post."""
     if result is not None:
         stdout(run_json(result, config, settings) if as_json else result.markup)
-    return 1 if once and failures else 0
+    return 1 if once and (failures or (result is not None and result.unwritten)) else 0

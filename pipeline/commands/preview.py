@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from ..config.sections import Config
 from ..errors import OutputError
-from ..files import write_atomically
+from ..files import make_folder, write_atomically
 from ..image.facts import read_facts
 from ..model import OutputFile, PhotoResult, Problem
 from ..names import display_name, slugify
@@ -70,10 +70,11 @@ def preview(target: Path, config: Config, out_dir: str | None = None, output: Pa
         config = config.with_overrides(output__dir=str(images))
     if not photos:
         return Preview(None, failures)
+    private = output is None  # the page tells which originals carry GPS positions: for its owner alone
     output = output or private_folder(config) / f"{name}-preview.html"
     page = contact_sheet(photos, title, output.parent, config, at_hand, curated, notes)
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(output.parent, private)
         write_atomically(output, page.encode("utf-8"))
     except OSError as error:
         raise OutputError(f"cannot write the page {output}: {error.strerror or error}") from None

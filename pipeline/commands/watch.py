@@ -205,6 +205,8 @@ class Watcher:
                 self.say.error(failure)
             self.failed[name] = stat
             self.processed.pop(name, None)
+        for problem in result.unwritten:  # tried again at every batch: said at every batch
+            self.say.error(problem)
         for label, problems in (("warning", result.warnings), ("alt text", result.alt_warnings)):
             for warning in map(str, problems):
                 if warning not in self.warned:

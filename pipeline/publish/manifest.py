@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config.sections import Config
 from ..errors import ConfigError
-from ..files import write_text_if_changed
+from ..files import make_folder, write_text_if_changed
 from ..model import OutputFile, PhotoResult
 from ..names import display_name, output_url
 
@@ -70,7 +70,7 @@ def photo_entry(photo: PhotoResult, config: Config) -> dict[str, Any]:
 
 def write_manifest(path: Path, text: str) -> None:
     """Write the manifest (atomically, and only when its text changed); OSError is the caller's."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     write_text_if_changed(path, text)
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import PostError
-from ..files import write_text_if_changed
+from ..files import make_folder, write_text_if_changed
 from ..model import PhotoResult, Problem
 from ..names import display_path
 from ..sites import folders, presets
@@ -90,7 +90,7 @@ def write_post(
         return "", [Problem(post, f"{error}; the post was left unchanged")]
     try:
         mode = target.stat().st_mode if existing is not None else None
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(target.parent)
         changed = write_text_if_changed(target, text)
         if changed and mode is not None:
             os.chmod(target, mode)

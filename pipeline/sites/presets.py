@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import formats
-from ..files import write_atomically
+from ..files import make_folder, write_atomically
 from . import config_files as site_config
 from .folders import ELEVENTY_CONFIGS, find_root
 
@@ -150,7 +150,7 @@ def install_templates(site: Site | None, style: str) -> list[Path]:
     target = site.root / HUGO_SHORTCODE
     if target.exists() or (site.root / "layouts" / "_shortcodes" / "gallery.html").exists():
         return []
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent)
     shipped = resources.files(__package__) / "site_files" / "hugo" / "layouts" / "shortcodes" / "gallery.html"
     write_atomically(target, shipped.read_bytes())
     return [target]
