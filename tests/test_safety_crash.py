@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from pipeline.config.sections import Config
 from pipeline.record.lock import HOLDER_FILE, LOCK_FILE
+from pipeline.run import private_folder
 
 from .conftest import FIXTURES, REPO, require_tool, run_gallery, said, unavailable
 
@@ -245,6 +247,19 @@ def test_wait_queues_behind_the_lock_holder(few_photos: Path, tmp_path: Path) ->
     stdout, stderr = waiting.communicate(timeout=300)
     _check_rerun(subprocess.CompletedProcess(waiting.args, waiting.returncode, stdout, stderr), FEW)
     _check_complete(out, FEW)
+
+
+@pytest.mark.parametrize("command", [["review"], ["preview"], ["captions", "--skip-suggested"]])
+def test_commands_rendering_privately_wait_too(command: list[str], few_photos: Path, tmp_path: Path) -> None:
+    """review, preview and captions render into the private folder of --out, under its own lock:
+    the --wait their refusal points at is theirs too."""
+    out = tmp_path / "out"
+    private = private_folder(Config().with_overrides(output__dir=str(out)))
+    with _lock_held_by_helper(private) as holder:
+        refused = run_gallery(*command, few_photos, "--out", out, "--wait", "1")
+    assert refused.returncode == 2, refused.stderr
+    assert f"(pid {holder.pid})" in refused.stderr and "waited 1 s" in refused.stderr, refused.stderr
+    assert run_gallery(*command, few_photos, "--out", out, "--wait", "1").returncode == 0
 
 
 def _limit_file_size(limit: int):

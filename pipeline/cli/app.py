@@ -132,7 +132,7 @@ def watch_command(request: Request) -> None:
                                     request.settings))  # fmt: skip
 
 
-@command(app, "review", "photos", "out", "name", "json", "config")
+@command(app, "review", "photos", "out", "name", "wait", "json", "config")
 def review_command(request: Request) -> None:
     """List every photo with what curation found: bursts, blurry or badly exposed frames, a pick per burst.
 
@@ -147,7 +147,7 @@ def review_command(request: Request) -> None:
     raise typer.Exit(report.reviewed(reviewed, request.source, request["json"], request.settings))
 
 
-@command(app, "captions", "photos", "out", "dry_run", "skip_suggested", "config")
+@command(app, "captions", "photos", "out", "dry_run", "skip_suggested", "wait", "config")
 def captions_command(request: Request) -> None:
     """Write or extend PHOTOS/captions.toml: one entry per photo for alt text, title and caption.
 
@@ -167,7 +167,7 @@ def captions_command(request: Request) -> None:
     raise typer.Exit(report.captions_written(update, request.source, request["dry_run"]))
 
 
-@command(app, "preview", "target", "out", "page", "name", "title", "config")
+@command(app, "preview", "target", "out", "page", "name", "title", "wait", "config")
 def preview_command(request: Request) -> None:
     """Write an HTML contact sheet to review a set before publishing, and print its path.
 
