@@ -44,6 +44,11 @@ class Say:
             stderr_line(text)
 
 
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """`1 photo`, `2 photos`, `1 entry`, `2 entries`: a count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def no_photos(source: object) -> str:
     """What a command says of a folder with no photo in it."""
     return f"no photos in {source} (JPEG, HEIC/HEIF, PNG, WebP, AVIF, TIFF or GIF by content)"

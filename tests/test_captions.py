@@ -176,7 +176,7 @@ def test_captions_command_writes_then_merges(tmp_path: Path) -> None:
     document = tomllib.loads(merged.decode("utf-8"))
     assert list(document)[-1] == 'odd "name" #1.jpg'
     assert document["prairie_falcon.jpg"]["title"] == "Falcon, edited by hand"
-    assert "1 new entries, 3 kept" in completed.stderr
+    assert "1 new entry, 3 kept" in completed.stderr
     # A third run has nothing to add and leaves the file alone.
     before = path.stat().st_mtime_ns
     assert run_gallery("captions", folder).returncode == 0

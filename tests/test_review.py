@@ -85,6 +85,36 @@ def test_captions_notes_review_and_skips_only_when_asked(event: Path, tmp_path: 
     assert not skipped & {"other.jpg", "later.jpg"}
 
 
+def test_a_photo_cut_short_is_numbered_by_no_command(tmp_path: Path) -> None:
+    """A copy interrupted half-way reads as a photo taken first, then cannot be decoded. process
+    publishes the others as 1 and 2: review and captions number them so too and name the cut file."""
+    source = tmp_path / "photos"
+    source.mkdir()
+    for name in ("kodak-dc240.jpg", "DSCN0010.jpg"):  # taken 1999 and 2008
+        shutil.copy2(fixture_photo(name), source)
+    with Image.open(fixture_photo("DSCN0010.jpg")) as photo:
+        shoot(photo.convert("RGB"), tmp_path / "whole.jpg", "1990:01:01 12:00:00")
+    whole = (tmp_path / "whole.jpg").read_bytes()
+    (source / "cut.jpg").write_bytes(whole[: len(whole) // 2])
+    out = tmp_path / "out"
+    published = run_gallery("process", source, "--out", out, "--name", "c")
+    assert published.returncode == 1 and "cut.jpg" in published.stderr
+    assert published.stdout.count("c-0") == 2 and "c-03" not in published.stdout
+
+    reviewed = run_gallery("review", source, "--out", out, "--json")
+    assert reviewed.returncode == 1
+    document = json.loads(reviewed.stdout)
+    numbers = {Path(photo["source"]).name: photo["number"] for photo in document["photos"]}
+    assert numbers == {"kodak-dc240.jpg": 1, "DSCN0010.jpg": 2}
+    assert [Path(failure.split(":")[0]).name for failure in document["failures"]] == ["cut.jpg"]
+
+    captions = run_gallery("captions", source, "--out", out, "--skip-suggested")
+    assert captions.returncode == 1 and f"error: {source / 'cut.jpg'}: " in captions.stderr, captions.stderr
+    written = (source / "captions.toml").read_text(encoding="utf-8")
+    assert '["kodak-dc240.jpg"]  # photo 1 of 2,' in written and '["DSCN0010.jpg"]  # photo 2 of 2,' in written
+    assert "cut.jpg" not in written
+
+
 def test_skip_leaves_a_photo_out_and_removes_its_outputs(event: Path, tmp_path: Path) -> None:
     source, out = copy_of(event, tmp_path), tmp_path / "out"
     post = tmp_path / "post.md"

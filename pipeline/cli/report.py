@@ -23,7 +23,7 @@ from ..commands.review import Review, as_json
 from ..config.sections import STDOUT, Config
 from ..dry_run import Forecast
 from ..image.facts import MetadataFacts
-from ..messages import Say, json_text, no_photos, problem_json, report_run, run_json, stderr_line
+from ..messages import Say, counted, json_text, no_photos, problem_json, report_run, run_json, stderr_line
 from ..model import RunResult, set_aside_text
 from ..names import display_name, one_line
 from ..publish.manifest import build_manifest
@@ -139,13 +139,15 @@ def captions_written(update: CaptionsUpdate, source: Path, dry_run: bool) -> int
     if not update.photos:
         stderr_line(f"gallery: no photos in {source}; {update.path.name} was not written")
         return 1
+    added, missing = len(update.added), len(update.missing_alt)
     if dry_run:
-        stdout(f"dry run: nothing was written. {len(update.added)} entries would be added to {update.path}:\n")
+        stdout(f"dry run: nothing was written. {counted(added, 'entry', 'entries')} would be added to {update.path}:\n")
         stdout("".join(f"  {one_line(entry)}\n" for entry in update.added))
         return 1 if update.problems else 0
-    stderr_line(f"{update.path}: {len(update.added)} new entries, {update.kept} kept as written")
-    if update.missing_alt:
-        stderr_line(f"{len(update.missing_alt)} photos have no alt text yet: fill in `alt` in {update.path}")
+    stderr_line(f"{update.path}: {counted(added, 'new entry', 'new entries')}, {update.kept} kept as written")
+    if missing:
+        have = "has" if missing == 1 else "have"
+        stderr_line(f"{counted(missing, 'photo')} {have} no alt text yet: fill in `alt` in {update.path}")
     stdout(f"{update.path}\n")
     return 1 if update.problems else 0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..config.sections import Config
 from ..errors import OutputError
 from ..files import write_text_if_changed
-from ..model import PhotoPlan, PhotoText, Problem
+from ..model import PhotoText, Problem, SourcePhoto
 from ..names import display_name
 from ..text.captions_file import CAPTIONS_FILE, captions_entry, merge_captions
 from .review import ReviewedPhoto, review
@@ -43,17 +43,19 @@ def update_captions(source: Path, config: Config, write: bool = True, skip_sugge
     reviewed = review(source, config, render=skip_suggested)
     plan, curated = reviewed.plan, {photo.source.name: photo for photo in reviewed.photos}
     written = plan.captions.texts  # keyed by the photos' display names, as entries are written
-    new = [photo for photo in plan.photos if display_name(photo.photo.path) not in written]
+    count = sum(1 for photo in reviewed.photos if photo.number)
     entries: list[tuple[str, str]] = []
-    problems = list(plan.failures)
-    for photo in new:
+    problems = list(reviewed.failures)
+    for photo in plan.photos:
         name = display_name(photo.photo.path)  # the key: valid UTF-8 whatever the name's bytes
+        found = curated.get(photo.photo.path.name)
+        if name in written or found is None:  # an entry already, or a photo that failed: said above
+            continue
         if name in dict(entries):  # NFC and NFD spellings of a name, or a `\xe9` typed and the byte
             problems.append(Problem(photo.photo.path, f"reads as {name!r} like another photo: one entry serves both"))
             continue
-        found = curated.get(photo.photo.path.name)
-        skip = skip_suggested and found is not None and _not_suggested(found)
-        entries.append((name, captions_entry(name, photo.photo.embedded, _note(photo, plan.photos, found), skip)))
+        skip = skip_suggested and _not_suggested(found)
+        entries.append((name, captions_entry(name, photo.photo.embedded, _note(photo.photo, found, count), skip)))
     try:
         existing = path.read_bytes().decode("utf-8") if path.exists() else None
         text = merge_captions(existing, entries)
@@ -64,24 +66,25 @@ def update_captions(source: Path, config: Config, write: bool = True, skip_sugge
     missing = tuple(
         display_name(photo.photo.path)
         for photo in plan.photos
-        if not written.get(display_name(photo.photo.path), PhotoText()).or_else(photo.photo.embedded).alt
+        if photo.photo.path.name in curated
+        and not written.get(display_name(photo.photo.path), PhotoText()).or_else(photo.photo.embedded).alt
     )
     added = tuple(name for name, _ in entries)
     return CaptionsUpdate(path, added, len(written), len(plan.photos), missing, tuple(problems), plan.captions.notes)
 
 
-def _note(photo: PhotoPlan, photos: tuple[PhotoPlan, ...], found: ReviewedPhoto | None) -> str:
+def _note(photo: SourcePhoto, found: ReviewedPhoto, count: int) -> str:
     """`photo 3 of 7, taken 2008-10-22 14:32, 640x480; burst with B.jpg; blurry`: which photo an
-    entry is, and what review found, at a glance."""
-    taken = f", taken {photo.photo.captured:%Y-%m-%d %H:%M}" if photo.photo.captured else ""
-    note = f"photo {photo.number} of {len(photos)}{taken}, {photo.photo.width}x{photo.photo.height}"
-    if found is not None and found.burst:
+    entry is (numbered as review and the published set number it), and what review found, at a glance."""
+    taken = f", taken {photo.captured:%Y-%m-%d %H:%M}" if photo.captured else ""
+    note = f"photo {found.number} of {count}{taken}, {photo.width}x{photo.height}"
+    if found.burst:
         note += f"; burst with {', '.join(found.burst)}"
-        if found.suggested == photo.photo.path.name:
+        if found.suggested == photo.path.name:
             note += "; the best of its burst"
         else:  # an equally sharp original is suggested over a copy: "sharper" only where it is
             note += f"; {found.suggested} is {'sharper' if 'blurry' in found.flags else 'suggested'}"
-    if found is not None and found.flags:
+    if found.flags:
         note += f"; {', '.join(found.flags)}"
     return note
 

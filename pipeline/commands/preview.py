@@ -32,7 +32,7 @@ from ..publish.markup import DATA_URI, HEX_COLOUR
 from ..run import private_folder, process
 from ..text.clean import clean_text
 from ..text.lint import lint_alt
-from .review import ReviewedPhoto, judge
+from .review import ReviewedPhoto, judged
 
 # Rows of the metadata table; "yes" in a published file for the first three is flagged.
 PRIVATE_ROWS = ("GPS position", "serial numbers", "maker notes")
@@ -59,7 +59,7 @@ def preview(target: Path, config: Config, out_dir: str | None = None, output: Pa
         config = config.with_overrides(output__post_file="", output__dir=out_dir)
         result = process(target, config, publish=False)
         photos, title, name, at_hand, failures = list(result.photos), result.title, result.name, True, result.failures
-        reviewed = judge(result.plan, result.analyses, result.failures, config).photos if result.plan else ()
+        reviewed = judged(result, result.plan, config).photos if result.plan else ()
         curated = {photo.source.name: photo for photo in reviewed}
         notes = [str(note) for note in result.plan.captions.notes] if result.plan else []
     else:

@@ -17,7 +17,7 @@ from typing import Any
 from ..config.sections import Config
 from ..errors import ConfigError
 from ..image.ingest import capture_order
-from ..model import Analysis, Plan, Problem, SourcePhoto
+from ..model import Analysis, Plan, Problem, RunResult, SourcePhoto
 from ..names import display_name
 from ..publish.manifest import manifest_path, read_manifest
 from ..run import Target, prepare, process
@@ -45,7 +45,7 @@ class ReviewedPhoto:
 class Review:
     plan: Plan
     photos: tuple[ReviewedPhoto, ...]
-    failures: tuple[str, ...]
+    failures: tuple[Problem, ...]  # photos that could not be read or decoded: left out of `photos`
 
 
 def review(source: Path, config: Config, render: bool = True) -> Review:
@@ -59,22 +59,37 @@ def review(source: Path, config: Config, render: bool = True) -> Review:
     if render:
         result = process(source, config, publish=False)
         if result.plan is not None:
-            return judge(result.plan, result.analyses, result.failures, config)
+            return judged(result, result.plan, config)
     run = prepare(source, config, Target.of(config, publish=False))
-    return judge(run.plan, run.state.analyses, (), config)
+    numbers = {photo.photo.path: photo.number for photo in run.plan.photos}
+    return _judge(run.plan, run.state.analyses, run.plan.failures, numbers, config)
 
 
-def judge(plan: Plan, analyses: Mapping[str, Analysis], failures: Sequence[Problem], config: Config) -> Review:
-    """Group, flag and suggest over a plan's photos (skipped ones included) from their scores."""
-    numbers = {photo.photo.content_hash: photo.number for photo in plan.photos}
+def judged(result: RunResult, plan: Plan, config: Config) -> Review:
+    """Review of a run (of `plan`, the run's own): its photos under the numbers it gave them (a photo
+    that failed to decode has none: the others close up, as in the published set)."""
+    numbers = {photo.source: photo.number for photo in result.photos}
+    return _judge(plan, result.analyses, result.failures, numbers, config)
+
+
+def _judge(
+    plan: Plan,
+    analyses: Mapping[str, Analysis],
+    failures: Sequence[Problem],
+    numbers: Mapping[Path, int],
+    config: Config,
+) -> Review:
+    """Group, flag and suggest over a plan's photos (skipped ones included, failed ones left out) from their scores."""
+    failed = {problem.path for problem in failures}
     # Published photos by number, then skipped ones in capture order.
-    photos = [photo.photo for photo in plan.photos] + capture_order(plan.skipped, plan.instants)
+    photos = [photo.photo for photo in plan.photos if photo.photo.path not in failed]
+    photos += capture_order(plan.skipped, plan.instants)
     scored = [(photo, analyses.get(photo.content_hash)) for photo in photos]
     shots = [_shot(photo, analysis, plan.instants) for photo, analysis in scored if analysis]
     groups = curation.group(shots)
     published = _published(config, Path(config.output.dir), plan.name)
     reviewed = [_reviewed(photo, analysis, groups, numbers, published) for photo, analysis in scored]
-    return Review(plan, tuple(reviewed), tuple(str(failure) for failure in failures))
+    return Review(plan, tuple(reviewed), tuple(failures))
 
 
 def _shot(photo: SourcePhoto, analysis: Analysis, instants: Mapping[Path, datetime]) -> curation.Shot:
@@ -87,7 +102,7 @@ def _reviewed(
     photo: SourcePhoto,
     analysis: Analysis | None,
     groups: list[curation.Group],
-    numbers: dict[str, int],
+    numbers: Mapping[Path, int],
     published: set[str],
 ) -> ReviewedPhoto:
     name = photo.path.name
@@ -97,7 +112,7 @@ def _reviewed(
     flags = tuple(curation.flags(shot, own)) if shot and own else ()
     return ReviewedPhoto(
         source=photo.path,
-        number=numbers.get(photo.content_hash),
+        number=numbers.get(photo.path),
         captured=photo.captured,
         camera=photo.camera,
         width=photo.width,
@@ -107,7 +122,7 @@ def _reviewed(
         suggested=found.pick if found else "",
         flags=flags,
         pick=bool(own and own.pick == name and "blurry" not in flags),
-        skipped=photo.content_hash not in numbers,
+        skipped=photo.path not in numbers,
         published=display_name(photo.path) in published,
     )
 
@@ -150,5 +165,5 @@ def as_json(reviewed: Review) -> dict[str, Any]:
             }
             for photo in reviewed.photos
         ],
-        "failures": list(reviewed.failures),
+        "failures": [str(failure) for failure in reviewed.failures],
     }

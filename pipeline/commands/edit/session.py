@@ -74,7 +74,7 @@ class Editor:
     def start(self) -> int:
         """Render what review needs (nothing is published), as `gallery review` does; the number of photos."""
         reviewed = self._reviewed(render=True)
-        self.failures = reviewed.failures
+        self.failures = tuple(map(str, reviewed.failures))
         for failure in reviewed.failures:
             self.say.error(failure)
         return len(reviewed.photos)
