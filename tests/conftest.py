@@ -1,8 +1,9 @@
 """Shared test helpers: fixture paths, the shared corpus, independent readers, the CLI.
 
 Tests that need a system tool or the shared corpus skip with a reason when it is absent, except
-under CI (CI=true), where `.ci/run` installs the tools and lays the corpus beside the clone: there a
-missing tool or corpus fails the test instead of hiding it behind a skip.
+under CI (CI=true), where `.ci/run` installs the tools and the CI machine provides the corpus beside
+the clone (../shared/corpus): there a missing tool or corpus fails the test instead of hiding it
+behind a skip.
 """
 
 from __future__ import annotations
