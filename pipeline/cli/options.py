@@ -105,7 +105,7 @@ FLAGS: dict[str, Flag] = {
     "prune": Flag(Annotated[bool, typer.Option("--prune", help="Delete outputs that no current photo needs.")], False),
     "quiet": Flag(Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors (no progress, warnings or summary).")], False, "run__quiet", _switched),  # noqa: E501
     "verbose": Flag(Annotated[bool, typer.Option("--verbose", "-v", help="Also print a line per photo.")], False),
-    "dry_run": Flag(Annotated[bool, typer.Option("--dry-run", help="Show what would be done (photos, numbers, names, outputs, entries) and change nothing: no image, manifest, post or captions.toml is written.")], False),  # noqa: E501
+    "dry_run": Flag(Annotated[bool, typer.Option("--dry-run", help="Show what would be done (photos, numbers, names, outputs, entries) and change nothing: no image, manifest, post or captions.toml is written (captions --skip-suggested still renders into gallery's private folder, to judge the photos).")], False),  # noqa: E501
     "json": Flag(Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout, for scripts.")], False),  # noqa: E501
     "wait": Flag(Annotated[int | None, typer.Option(metavar="SECONDS", help="Seconds to wait for another run on the same --out folder (default: refuse at once).")], setting="run__wait"),  # noqa: E501
     "config": Flag(Annotated[Path | None, typer.Option("--config", metavar="FILE", dir_okay=False, help="Settings file, always read. Default: gallery.toml here or in a folder above, up to the site's or repository's root or the home folder, else built-in defaults (the values the repository's config.toml documents).")]),  # noqa: E501
