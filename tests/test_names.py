@@ -33,7 +33,7 @@ SMALL = "[variants]\nwidths = [160]\n[image]\nmax_edge = 320\n[thumbnail]\nwidth
 PHOTO = fixture_photo("kodak-dc240.jpg").read_bytes()
 # What a line on stderr may start with: a labelled message, a summary, a per-photo line (-v), or
 # the captions file's own path.
-LINE_STARTS = re.compile(r"(error|warning|alt text|settings): |post |\d+ photos?(: | has no alt| have no alt)|\s+\d+  |/")
+LINE_STARTS = re.compile(r"(error|warning|alt text|settings): |post |\d+ photos?(: | ha(s|ve) no alt)|\s+\d+  |/")
 SUMMARY = re.compile(r"\d+ photos: \d+ processed, ")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
