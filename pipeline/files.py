@@ -35,7 +35,8 @@ def make_folder(folder: Path, private: bool = False) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        blocking = next(path for path in (*reversed(folder.parents), folder) if path.exists() and not path.is_dir())
+        in_way = (path for path in (*reversed(folder.parents), folder) if path.exists() and not path.is_dir())
+        blocking = next(in_way, folder)
         raise NotADirectoryError(errno.ENOTDIR, f"{blocking} is a file, not a folder", str(blocking)) from None
     if private:
         folder.chmod(0o700)
