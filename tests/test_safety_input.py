@@ -6,6 +6,7 @@ generated cases for what real files cannot show (sockets, FIFOs, symbolic links,
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,13 +17,15 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageOps
+from pillow_heif.as_plugin import HeifImageFile
 
 import pipeline
 from benchmarks.memory import make_photo, peak_rss_mb
 from pipeline.config.sections import Config
 from pipeline.errors import PhotoError
 from pipeline.image.ingest import find_candidates, inspect_source, open_image
+from pipeline.image.previews import render_preview
 from pipeline.image.render import REDUCING_GAP, _decoded
 
 from .conftest import FIXTURES, image_difference, run_gallery
@@ -361,6 +364,22 @@ def test_large_heif_is_reduced_band_by_band_exactly_as_a_whole(tmp_path: Path) -
         expected = whole.reduce(int(min(3024 / 375, 4032 / 500) / REDUCING_GAP))
     assert reduced.size == expected.size == (1512, 2016)
     assert ImageChops.difference(reduced.convert("RGB"), expected.convert("RGB")).getbbox() is None
+
+
+def test_the_editors_preview_of_a_heif_is_reduced_band_by_band_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor shows every photo: a phone's HEIF is never loaded whole for a 480-px picture, and
+    the picture still shows the photo as Pillow sees it."""
+    source = FIXTURES / "event" / "arrow.heic"
+    whole_loads = []
+    load = HeifImageFile.load
+    monkeypatch.setattr(HeifImageFile, "load", lambda self: whole_loads.append(self) or load(self))
+    shown = Image.open(io.BytesIO(render_preview(source, Config(), 480)))
+    monkeypatch.undo()
+    assert whole_loads == []
+    with Image.open(source) as photo:
+        expected = ImageOps.exif_transpose(photo).convert("RGB")
+    assert max(shown.size) == 480 and abs(shown.width / shown.height - expected.width / expected.height) < 0.01
+    assert image_difference(shown, expected) < 4
 
 
 def test_a_100_mp_jpeg_is_processed_in_far_less_than_one_full_size_copy(tmp_path: Path) -> None:

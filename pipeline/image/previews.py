@@ -14,9 +14,10 @@ from pathlib import Path
 from PIL import Image
 
 from ..config.sections import Config
-from .colour import apply_orientation, flatten, normalise_mode, to_output_colour
+from .colour import apply_orientation, flatten, to_output_colour
 from .ingest import open_image
 from .metadata import read_metadata
+from .render import decode
 
 SIZES = {"thumbnail": 480, "large": 1600}  # long edge in pixels: sharp at twice the page's size
 QUALITY = 82
@@ -29,9 +30,7 @@ def render_preview(path: Path, config: Config, edge: int) -> bytes:
     """
     with open_image(path, config) as image:
         metadata = read_metadata(image, path, texts=False)
-        image.draft(None, (edge, edge))  # JPEG shrink-on-load; other formats ignore it
-        image.load()  # before the file closes, also when no resize follows
-        pixels = normalise_mode(image)
+        pixels = decode(image, (edge, edge))  # as rendering decodes: a 200-MP HEIF costs no 1.4 GB here either
         pixels.thumbnail((edge, edge), Image.Resampling.LANCZOS, reducing_gap=3.0)
     colour = to_output_colour(pixels, metadata.icc, config.metadata)
     upright = flatten(apply_orientation(colour.image, metadata.orientation), config.metadata.background)

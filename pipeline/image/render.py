@@ -106,11 +106,9 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
         notes = ["its EXIF metadata is unreadable and was dropped"] if metadata.exif_unreadable else []
         turned = swaps_axes(metadata.orientation)
         stored = (largest.height, largest.width) if turned else (largest.width, largest.height)
-        if image.format in ("JPEG", "MPO"):
-            image.draft(None, stored)
         exif = published_exif(metadata.exif, metadata.exif_block, config.metadata, config.credit)
         notes += exif.notes
-        current = normalise_mode(_decoded(image, stored))
+        current = decode(image, stored)
         if current.size != stored:
             # Convert colour after the first downscale: the same result on far fewer pixels.
             current = current.resize(stored, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
@@ -200,6 +198,15 @@ def encode(image: Image.Image, name: str, config: Config, icc_profile: bytes | N
     encoded = io.BytesIO()
     image.save(encoded, fmt.pillow_name, **options)
     return encoded.getbuffer()
+
+
+def decode(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The pixels in a mode the outputs take, decoded no smaller than `size` (as stored, before
+    orientation) and at no more cost than that needs: JPEG shrinks on load, a large HEIF is reduced
+    band by band."""
+    if image.format in ("JPEG", "MPO"):
+        image.draft(None, size)
+    return normalise_mode(_decoded(image, size))
 
 
 def _decoded(image: Image.Image, size: tuple[int, int]) -> Image.Image:
