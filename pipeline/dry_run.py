@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config.sections import STDOUT, Config
+from .config.sections import Config
 from .errors import PostError
 from .model import OutputFile, PhotoResult, Plan, needed
 from .publish import markup
@@ -78,8 +78,7 @@ def view(run: Run) -> Forecast:
     unneeded = tuple(sorted(run.state.outputs[h][key].file for h, key in by_prune))
     results, block = markup.build(results, config, plan.name)
     post = Path(config.output.post_file) if config.output.post_file else None
-    writes_manifest = config.output.manifest not in ("", STDOUT) and (results or plan.emptied)
-    manifest = manifest_path(config, folder, plan.name) if writes_manifest else None
+    manifest = manifest_path(config, folder, plan.name) if results or plan.emptied else None
     change = _post_change(post, block, plan, results, config.output.site, plan.emptied)
     return Forecast(plan, tuple(photos), unneeded, manifest, post, change, block)
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import platformdirs
 
-from .config.sections import STDOUT, Config
+from .config.sections import Config
 from .errors import ConfigError, OutputError
 from .files import make_folder, remove_stale_temp_files
 from .image import pool, render
@@ -392,8 +392,7 @@ def _write_texts(run: Run, results: list[PhotoResult], block: str) -> tuple[str,
     config, plan = run.config, run.plan
     problems: list[Problem] = []
     post_change = ""
-    if config.output.manifest not in ("", STDOUT):
-        path = manifest_path(config, run.target.folder, plan.name)
+    if (path := manifest_path(config, run.target.folder, plan.name)) is not None:
         try:
             write_manifest(path, build_manifest(results, config, plan.title, plan.name))
         except OSError as error:

@@ -133,10 +133,8 @@ def _bursts(groups: list[curation.Group]) -> list[curation.Group]:
 
 def _published(config: Config, out_dir: Path, name: str) -> set[str]:
     """The source names of the set as last published: its manifest's photos."""
-    if not config.output.manifest or config.output.manifest == "-":
-        return set()
     path = manifest_path(config, out_dir, name)
-    if not path.is_file():
+    if path is None or not path.is_file():
         return set()
     try:
         _, _, photos = read_manifest(path, out_dir)

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..config.sections import Config
+from ..config.sections import STDOUT, Config
 from ..errors import ConfigError
 from ..files import make_folder, write_text_if_changed
 from ..model import OutputFile, PhotoResult
@@ -22,8 +22,11 @@ MANIFEST_VERSION = 1
 GENERATOR = "gallery"
 
 
-def manifest_path(config: Config, out_dir: Path, name: str) -> Path:
-    """`output.manifest` with {dir} and {name} filled in, e.g. `_data/{name}.json` (checked with the settings)."""
+def manifest_path(config: Config, out_dir: Path, name: str) -> Path | None:
+    """`output.manifest` with {dir} and {name} filled in, e.g. `_data/{name}.json` (checked with the
+    settings); None when no manifest file is kept ("" for none, "-" for one printed instead)."""
+    if config.output.manifest in ("", STDOUT):
+        return None
     return Path(config.output.manifest.format(dir=out_dir, name=name))
 
 
