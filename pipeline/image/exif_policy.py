@@ -37,6 +37,7 @@ from ..exif_tags import (
     allowed_tag_ids,
     tag_name,
 )
+from .metadata import exif_text
 
 Keep = Callable[[int], bool]
 # IFD0 tags the EXIF standard requires of a JPEG's EXIF: written when gallery makes an EXIF of its own
@@ -153,20 +154,12 @@ def _drop_owner_names(owners: tuple[str, ...], *ifds: _Entries) -> list[str]:
         for tag in list(entries):
             if tag in (EXIF_IFD, GPS_IFD, INTEROP_IFD):
                 continue
-            text = _as_text(entries[tag][1]).casefold()
+            text = exif_text(entries[tag][1]).casefold()
             if any(owner in text for owner in folded):
                 del entries[tag]
                 name = tag_name(tag, gps=index == 2)
                 notes.append(f"EXIF {name} holds an owner's name (metadata.owners) and was left out")
     return notes
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, (tuple, list)):
-        return " ".join(_as_text(item) for item in value)
-    return str(value)
 
 
 def _tiff_block(exif: bytes) -> bytes:
