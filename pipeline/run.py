@@ -54,18 +54,18 @@ Progress = Callable[[int, int], None]  # (photos rendered, photos to render)
 @dataclass(frozen=True)
 class Target:
     """Where a run writes. `folder` gets the outputs and its record; with `publish` the manifest and
-    the post are written too. `published` is the output folder whose record names the set;
-    `elsewhere` are gallery's other folders whose records may already hold an output."""
+    the post are written too. `other` is gallery's other folder for the same output folder (the
+    private one when publishing, the published one when not): its record may already hold outputs,
+    and the published one's names the set."""
 
     folder: Path
     publish: bool
-    published: Path
-    elsewhere: tuple[Path, ...]
+    other: Path
 
     @classmethod
     def of(cls, config: Config, publish: bool = True) -> Target:
         out, private = Path(config.output.dir), private_folder(config)
-        return cls(out, True, out, (private,)) if publish else cls(private, False, out, (out,))
+        return cls(out, True, private) if publish else cls(private, False, out)
 
 
 def private_folder(config: Config) -> Path:
@@ -141,8 +141,8 @@ def prepare(
     state = load_state(target.folder) if target.folder.is_dir() else State()
     if config.run.force:
         state = State(published=state.published, released=state.released)
-    others = [(load_state(p), p) for p in target.elsewhere if _readable(p)]
-    owner = state if target.publish else next((s for s, p in others if p == target.published), State())
+    others = [(load_state(target.other), target.other)] if _readable(target.other) else []
+    owner = state if target.publish else next((other for other, _ in others), State())
     state.adopt_sources(other for other, _ in others)
     plan = make_plan(
         source, config, state, published=owner.published, exclude=exclude, keep_deleted=keep_deleted, found=found,

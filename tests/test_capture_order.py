@@ -34,7 +34,7 @@ def photo(name: str, captured: datetime | None) -> SourcePhoto:
 
 
 def order(*photos: SourcePhoto) -> list[str]:
-    return [p.path.name for p in capture_order(list(photos))]
+    return [p.path.name for p in capture_order(list(photos), capture_instants(list(photos)))]
 
 
 def at(hour: int, minute: int = 0, second: int = 0, micro: int = 0, tz: timezone | None = None) -> datetime:

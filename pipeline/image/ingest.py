@@ -276,14 +276,13 @@ def capture_instants(photos: Iterable[SourcePhoto]) -> dict[Path, datetime]:
     return {path: _utc(moment if moment.tzinfo else moment.replace(tzinfo=zone)) for path, moment in timed.items()}
 
 
-def capture_order(photos: Sequence[SourcePhoto], instants: Mapping[Path, datetime] | None = None) -> list[SourcePhoto]:
+def capture_order(photos: Sequence[SourcePhoto], instants: Mapping[Path, datetime]) -> list[SourcePhoto]:
     """Sort photos by capture instant, then by file name; photos without a time come last by name.
 
-    `instants` are the whole set's (`capture_instants`) when `photos` are only part of it, as when the
-    plan leaves photos that captions.toml skips out of the order but not out of the set.
+    `instants` are the whole set's (`capture_instants`), also when `photos` are only part of it, as
+    when the plan leaves photos that captions.toml skips out of the order but not out of the set.
     """
-    known = capture_instants(photos) if instants is None else instants
-    return sorted(photos, key=lambda p: (p.path not in known, known.get(p.path, _EPOCH), p.path.name))
+    return sorted(photos, key=lambda p: (p.path not in instants, instants.get(p.path, _EPOCH), p.path.name))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -92,8 +92,9 @@ class Placed:
 
 @dataclass(frozen=True)
 class Located:
-    """Where each planned output of one photo stands, and whether the photo must be decoded anyway
-    (no placeholder yet, one made from other pixels, or no curation scores)."""
+    """Where each planned output of one photo stands (those not there are `to_render`), and whether
+    the photo must be decoded even when all are (no placeholder yet, one made from other pixels, or
+    no curation scores)."""
 
     outputs: tuple[Placed, ...]
     needs_decode: bool
@@ -151,8 +152,7 @@ class State:
         placeholder = self.placeholders.get(content_hash)
         stale = placeholder is None or placeholder.key != plan.specs[-1].key
         unscored = content_hash not in self.analyses
-        missing = any(p.current is None for p in placed)
-        return Located(tuple(placed), missing or stale or unscored)
+        return Located(tuple(placed), stale or unscored)
 
     def adopt(self, content_hash: str, placeholder_key: str | None, others: Iterable[State]) -> None:
         """Take a photo's curation scores, and its placeholder when made from the pixels of
