@@ -30,7 +30,7 @@ from .model import (
     SourcePhoto,
 )
 from .names import default_title, display_name, output_filename, output_stem, slugify
-from .record.keys import output_key
+from .record.keys import FileStamps, file_stamps, output_key
 from .record.state import PublishedSet, State
 from .text.captions_file import load_captions, match_captions
 from .text.templates import NO_DATE, photo_text
@@ -129,7 +129,7 @@ def number_photos(
     photos: Sequence[SourcePhoto], name: str, title: str, captions: Captions, config: Config
 ) -> tuple[PhotoPlan, ...]:
     """Give photos in capture order their numbers, file stems, outputs and texts."""
-    count = len(photos)
+    count, stamps = len(photos), file_stamps(config)
     plans = []
     for number, photo in enumerate(photos, start=1):
         stem = output_stem(name, number, count)
@@ -143,14 +143,15 @@ def number_photos(
             filename=display_name(photo.path),
             date=photo.captured.date() if photo.captured else NO_DATE,
         )
-        plans.append(PhotoPlan(photo, number, stem, output_specs(photo, stem, config), text))
+        plans.append(PhotoPlan(photo, number, stem, output_specs(photo, stem, config, stamps), text))
     return tuple(plans)
 
 
-def output_specs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputSpec, ...]:
-    """Every output of one photo, largest first. Widths wider than the photo collapse to the
-    photo's own width, once per format; the main image is capped at `image.max_edge`; an output
-    larger than its format can hold is made smaller, keeping its shape (see `oversize_note`)."""
+def output_specs(photo: SourcePhoto, stem: str, config: Config, stamps: FileStamps) -> tuple[OutputSpec, ...]:
+    """Every output of one photo, largest first (`stamps`: `file_stamps(config)`). Widths wider than
+    the photo collapse to the photo's own width, once per format; the main image is capped at
+    `image.max_edge`; an output larger than its format can hold is made smaller, keeping its shape
+    (see `oversize_note`)."""
     fitted: dict[tuple[Role, str, int], tuple[Role, str, int, int]] = {}
     for role, fmt, width, height in _planned_sizes(photo, config):
         size = _within_format(fmt, width, height)
@@ -161,7 +162,7 @@ def output_specs(photo: SourcePhoto, stem: str, config: Config) -> tuple[OutputS
     for index, (role, fmt, width, height) in enumerate(sized):
         filename = output_filename(stem, role, width, formats.get(fmt).extension)
         # The pixels of an output depend on the sizes it was cascaded from, so they are in its key.
-        key = output_key(config, role, fmt, sorted(set(chain[: index + 1]), reverse=True))
+        key = output_key(config, role, fmt, sorted(set(chain[: index + 1]), reverse=True), stamps)
         specs.append(OutputSpec(role, fmt, width, height, filename, key))
     return tuple(specs)
 

@@ -179,6 +179,7 @@ def check_one(path: Path, out_dir: Path) -> tuple[str, str]:
     from pipeline.errors import PhotoError
     from pipeline.image import ingest, render
     from pipeline.model import Candidate
+    from pipeline.record.keys import file_stamps
 
     config = fuzz_config()
     try:
@@ -191,7 +192,7 @@ def check_one(path: Path, out_dir: Path) -> tuple[str, str]:
             photo = ingest.inspect_source(candidate, config)
         except (PhotoError, OSError) as error:
             return "refused", f"ingest: {error}"
-        specs = plan.output_specs(photo, "fuzz", config)
+        specs = plan.output_specs(photo, "fuzz", config, file_stamps(config))
         targets = {spec.key: out_dir / spec.filename for spec in specs}
         result = render.render(render.RenderJob(photo, specs, targets, config, None))
     except Exception:

@@ -37,19 +37,23 @@ FILE_SETTINGS = (("watermark", "logo"),)
 ROLE_SECTION: dict[Role, str] = {"main": "image", "variant": "variants", "thumbnail": "thumbnail"}
 
 
-def output_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]]) -> str:
+FileStamps = tuple[tuple[int, int] | None, ...]  # size and mtime of each file of FILE_SETTINGS (None: unset)
+
+
+def output_key(config: Config, role: Role, fmt: str, chain: list[tuple[int, int]], files: FileStamps) -> str:
     """The cache key of one output's bytes, derived from the settings rather than listed.
 
     Every section of the settings enters, except those declared in NOT_IN_OUTPUT_BYTES; a role's
     own section enters only that role's keys; `[quality]` enters through the output's format's own
     settings only. A setting added to any section therefore reaches the key without another edit.
     """
-    material = _settings_material(config, role, fmt, _file_stamps(config)) + json.dumps(chain)
+    material = _settings_material(config, role, fmt, files) + json.dumps(chain)
     return hashlib.blake2b(material.encode(), digest_size=8).hexdigest()
 
 
-def _file_stamps(config: Config) -> tuple[tuple[int, int] | None, ...]:
-    """Size and mtime of each file a setting names, so an edited file is a new key."""
+def file_stamps(config: Config) -> FileStamps:
+    """Size and mtime of each file a setting names, so an edited file is a new key: read once per
+    plan, not per output (watch mode plans again at every batch, so an edited logo is seen)."""
     stamps = []
     for section, key in FILE_SETTINGS:
         try:
@@ -63,7 +67,7 @@ def _file_stamps(config: Config) -> tuple[tuple[int, int] | None, ...]:
 
 
 @cache
-def _settings_material(config: Config, role: Role, fmt: str, files: tuple[tuple[int, int] | None, ...]) -> str:
+def _settings_material(config: Config, role: Role, fmt: str, files: FileStamps) -> str:
     """The settings part of a key, made once per run and kind of output (a set has thousands of outputs)."""
     material: dict[str, object] = {
         "version": RENDER_VERSION,
