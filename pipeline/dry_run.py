@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config.sections import Config
 from .errors import PostError
-from .model import OutputFile, PhotoResult, Plan, needed
+from .model import PhotoResult, Plan, needed
 from .publish import markup
 from .publish.manifest import manifest_path
 from .publish.post import post_date, update_post
@@ -55,11 +55,7 @@ def view(run: Run) -> Forecast:
     results: list[PhotoResult] = []
     for photo in plan.photos:
         located = run.located[photo.photo.content_hash].outputs
-        outputs = tuple(
-            OutputFile(p.spec.role, p.spec.format, p.spec.width, p.spec.height,
-                       p.current.stat().st_size if p.current else 0, p.final, p.spec.key)
-            for p in located
-        )  # fmt: skip
+        outputs = tuple(p.spec.written_at(p.final, p.size) for p in located)
         results.append(PhotoResult.of(photo, outputs, run.state.placeholders.get(photo.photo.content_hash), True))
         moved = [(p.current, p.final) for p in located if p.moved and p.current is not None]
         photos.append(

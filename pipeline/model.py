@@ -91,6 +91,10 @@ class OutputSpec:
     filename: str
     key: str
 
+    def written_at(self, path: Path, size: int) -> OutputFile:
+        """This output as a file of `size` bytes at `path`."""
+        return OutputFile(self.role, self.format, self.width, self.height, size, path, self.key)
+
 
 @dataclass(frozen=True)
 class OutputFile:

@@ -14,6 +14,7 @@ there instead of rendering again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sys
@@ -43,7 +44,7 @@ from .publish.post import check_post_file, write_post
 from .record.commit import commit, place, release
 from .record.journal import journal_rendered
 from .record.lock import output_lock
-from .record.state import Located, Placed, PublishedSet, State, load_state, save_state
+from .record.state import Located, PublishedSet, State, load_state, save_state
 from .sites import presets
 from .text.captions_file import load_captions
 from .text.lint import alt_problems
@@ -239,7 +240,7 @@ def execute(
     failures, warnings = list(plan.failures), list(plan.warnings)
     photos, produced, rendered = _produce(run, failures, warnings, executor, progress, on_rendered)
     finals = [(p, outputs, _at_final(p, outputs, folder)) for p, outputs in produced]
-    commit(folder, [(p.photo.content_hash, outputs, [o.path for o in final]) for p, outputs, final in finals])
+    commit(folder, [(p.photo.content_hash, outputs, final) for p, outputs, final in finals])
     state.claim((p.photo.content_hash, final) for p, _, final in finals)
     results, block = markup.build(
         [
@@ -317,7 +318,7 @@ def _produce(
             to_render = dict(where.to_render)
             ready[content_hash] = {}
             for p in (p for p in where.outputs if p.current is not None):
-                output = place(folder, state, content_hash, p) if p.moved else _existing(p)
+                output = place(folder, state, content_hash, p) if p.moved else p.spec.written_at(p.target, p.size)
                 if output is None:  # gone from the other folder meanwhile: rendered instead
                     to_render[p.spec.key] = p.target
                 else:
@@ -372,17 +373,10 @@ def _noting(folder: Path, total: int, on_rendered: Progress | None) -> Callable[
     return note
 
 
-def _existing(placed: Placed) -> OutputFile:
-    """An output whose bytes already are where the commit expects them."""
-    spec, path = placed.spec, placed.target
-    return OutputFile(spec.role, spec.format, spec.width, spec.height, path.stat().st_size, path, spec.key)
-
-
 def _at_final(photo: PhotoPlan, outputs: tuple[OutputFile, ...], folder: Path) -> tuple[OutputFile, ...]:
     """The outputs under their published names, as the commit leaves them."""
     return tuple(
-        OutputFile(o.role, o.format, o.width, o.height, o.bytes, folder / spec.filename, o.key)
-        for o, spec in zip(outputs, photo.specs, strict=True)
+        dataclasses.replace(o, path=folder / spec.filename) for o, spec in zip(outputs, photo.specs, strict=True)
     )
 
 

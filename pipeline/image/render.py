@@ -143,7 +143,7 @@ def _render(job: RenderJob) -> tuple[tuple[OutputFile, ...], tuple[str, ...], Pl
                     write_atomically(path, data)
                 except OSError as error:
                     raise PhotoError(f"cannot write {path}: {error.strerror or error}") from None
-                written.append(OutputFile(spec.role, spec.format, spec.width, spec.height, len(data), path, spec.key))
+                written.append(spec.written_at(path, len(data)))
     except BaseException:
         for output in written:  # a photo comes out whole or not at all (e.g. the disk filled up)
             output.path.unlink(missing_ok=True)

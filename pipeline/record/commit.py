@@ -36,9 +36,7 @@ def place(folder: Path, state: State, content_hash: str, placed: Placed) -> Outp
         if placed.current.parent == folder:
             raise
         return None
-    spec = placed.spec
-    size = placed.target.stat().st_size
-    output = OutputFile(spec.role, spec.format, spec.width, spec.height, size, placed.target, spec.key)
+    output = placed.spec.written_at(placed.target, placed.size)  # a link or copy of the recorded bytes
     released = placed.current if placed.current.parent == folder else None  # another folder's file stays its
     journal_placed(folder, content_hash, output, released)
     state.record_outputs(content_hash, (output,))
@@ -47,24 +45,20 @@ def place(folder: Path, state: State, content_hash: str, placed: Placed) -> Outp
     return output
 
 
-def commit(folder: Path, staged: Sequence[tuple[str, Sequence[OutputFile], Sequence[Path]]]) -> None:
+def commit(folder: Path, staged: Sequence[tuple[str, Sequence[OutputFile], Sequence[OutputFile]]]) -> None:
     """Move every staged output onto its published name: (content hash, outputs where they are now,
-    their published paths). Outputs already under their names stay as they are."""
+    the same outputs under their published names). Outputs already under their names stay as they are."""
     moves = [
-        (content_hash, output, final)
+        (content_hash, output.path, final)
         for content_hash, outputs, finals in staged
         for output, final in zip(outputs, finals, strict=True)
-        if output.path != final
+        if output.path != final.path
     ]
     if not moves:
         return
-    journal_commit(folder, [(h, _renamed(output, final), output.path) for h, output, final in moves])
-    for _, output, final in moves:
-        os.replace(output.path, final)
-
-
-def _renamed(output: OutputFile, path: Path) -> OutputFile:
-    return OutputFile(output.role, output.format, output.width, output.height, output.bytes, path, output.key)
+    journal_commit(folder, moves)
+    for _, stage, final in moves:
+        os.replace(stage, final.path)
 
 
 def release(folder: Path, state: State) -> None:

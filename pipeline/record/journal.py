@@ -40,12 +40,11 @@ def journal_placed(out_dir: Path, content_hash: str, output: OutputFile, release
     _append(out_dir, entry | {"released": released.name if released else None})
 
 
-def journal_commit(out_dir: Path, committed: Sequence[tuple[str, OutputFile, Path | None]]) -> None:
-    """Note a commit before any file moves: (content hash, output under its published name, the stage
-    file it comes from or None). Flushed to disk: a restart after a kill mid-commit reads it."""
+def journal_commit(out_dir: Path, committed: Sequence[tuple[str, Path, OutputFile]]) -> None:
+    """Note a commit before any file moves: (content hash, the stage file, the output under its
+    published name). Flushed to disk: a restart after a kill mid-commit reads it."""
     entries = [
-        {"hash": h, "key": o.key, "output": vars(OutputRecord.of(o)), "stage": stage.name if stage else None}
-        for h, o, stage in committed
+        {"hash": h, "key": o.key, "output": vars(OutputRecord.of(o)), "stage": stage.name} for h, stage, o in committed
     ]
     _append(out_dir, {"kind": "commit", "outputs": entries}, sync=True)
 

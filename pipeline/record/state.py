@@ -76,13 +76,15 @@ class PublishedSet:
 
 @dataclass(frozen=True)
 class Placed:
-    """One planned output: where its bytes are now (None: still to be rendered), where they must be
-    before the commit (its published name when that is free, else its stage name), and its name."""
+    """One planned output: where its bytes are now (None: still to be rendered) and how many there
+    are, as the record says and the file's size confirmed; where they must be before the commit (its
+    published name when that is free, else its stage name), and its name."""
 
     spec: OutputSpec
     current: Path | None
     target: Path
     final: Path
+    size: int = 0
 
     @property
     def moved(self) -> bool:
@@ -129,12 +131,12 @@ class State:
     def remember_photo(self, photo: SourcePhoto) -> None:
         self.sources[str(photo.path.resolve())] = photo
 
-    def find(self, content_hash: str, key: str, folder: Path) -> Path | None:
-        """The file holding an output's bytes, when it is there with the recorded size."""
+    def find(self, content_hash: str, key: str, folder: Path) -> tuple[Path, int] | None:
+        """The file holding an output's bytes and their number, when it is there with the recorded size."""
         record = self.outputs.get(content_hash, {}).get(key)
         if record is None or not _holds(folder / record.file, record.bytes):
             return None
-        return folder / record.file
+        return folder / record.file, record.bytes
 
     def locate(self, plan: PhotoPlan, folder: Path, elsewhere: Sequence[tuple[State, Path]] = ()) -> Located:
         """Where each planned output of a photo stands: here, in another folder of gallery's (the
@@ -143,12 +145,13 @@ class State:
         placed = []
         for spec in plan.specs:
             final = folder / spec.filename
-            current = self.find(content_hash, spec.key, folder)
-            if current is None:
-                current = next((found for s, f in elsewhere if (found := s.find(content_hash, spec.key, f))), None)
+            found = self.find(content_hash, spec.key, folder)
+            if found is None:
+                found = next((there for s, f in elsewhere if (there := s.find(content_hash, spec.key, f))), None)
+            current, size = found or (None, 0)
             ready = current in (final, folder / stage_name(spec.filename))
             target = current if ready and current else (final if not os.path.lexists(final) else _stage(final))
-            placed.append(Placed(spec, current, target, final))
+            placed.append(Placed(spec, current, target, final, size))
         placeholder = self.placeholders.get(content_hash)
         stale = placeholder is None or placeholder.key != plan.specs[-1].key
         unscored = content_hash not in self.analyses
