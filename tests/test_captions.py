@@ -7,6 +7,8 @@ source (XMP, EXIF, IPTC) can be tested on its own.
 from __future__ import annotations
 
 import html
+import json
+import re
 import shutil
 import subprocess
 import tomllib
@@ -362,12 +364,13 @@ def test_match_captions_rules(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def mismatched(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder whose captions.toml has a skip entry for a renamed photo and an ambiguous entry."""
+    """A folder whose captions.toml has a skip entry for a renamed photo and an ambiguous entry (whose
+    alt text and skip, were they used for either photo, would show in every command's output)."""
     folder = _named(
         tmp_path_factory.mktemp("mismatched"), **{"a.jpg": "Canon_40D.jpg", "A.jpg": "Fujifilm_FinePix6900ZOOM.jpg"}
     )
     (folder / "captions.toml").write_text(
-        '["gone.jpg"]\nskip = true\n\n["A.JPG"]\nalt = "Which one?"\n', encoding="utf-8"
+        '["gone.jpg"]\nskip = true\n\n["A.JPG"]\nalt = "Which one?"\nskip = true\n', encoding="utf-8"
     )
     return folder
 
@@ -396,4 +399,29 @@ def test_every_command_reports_entries_that_match_no_photo(
     assert "captions.toml" in said
     assert "'gone.jpg' matches no photo" in said and "nothing was left out" in said, said
     assert "'A.JPG' could mean" in said and "a.jpg" in said and "A.jpg" in said, said
-    assert "Which one?" not in completed.stdout, "an ambiguous entry is used for neither photo"
+    # An ambiguous entry is used for neither photo: each command is read where its alt text or its
+    # skip would show.
+    both = {"A.jpg", "a.jpg"}
+    if command[0] in ("process", "watch") and "--dry-run" not in command:
+        block = completed.stdout.splitlines()
+        assert len(block) == 2 and all(line.startswith("![Photos](") for line in block), block
+        manifest = json.loads((out / "photos.json").read_text(encoding="utf-8"))
+        assert {p["source"] for p in manifest["photos"]} == both
+        assert [p["alt"] for p in manifest["photos"]] == ["Photos", "Photos"]
+    elif command[0] == "process":  # --dry-run: its list, and the block --json shows
+        assert re.findall(r"^\s+\d+\s+(\S+) -> photos-0\d:", completed.stdout, re.M) == ["A.jpg", "a.jpg"]
+        dry = run_gallery("process", mismatched, "--dry-run", "--json", "--out", out)
+        assert dry.returncode == 0, dry.stderr
+        markup = json.loads(dry.stdout)["markup"].splitlines()
+        assert len(markup) == 2 and all(line.startswith("![Photos](") for line in markup), markup
+    elif command[0] == "review":  # the table has no alt text; --json says each photo's skip
+        listed = run_gallery("review", mismatched, "--json", "--out", out)
+        assert listed.returncode == 0, listed.stderr
+        photos = json.loads(listed.stdout)["photos"]
+        assert {p["source"]: p["skipped"] for p in photos} == {"A.jpg": False, "a.jpg": False}
+    elif command[0] == "captions":  # an entry used for a photo would leave it no new entry
+        assert completed.stdout.splitlines()[1:] == ["  A.jpg", "  a.jpg"], completed.stdout
+    else:  # preview: the page shows each photo's alt text
+        sections = re.findall(r"<h2>\d+ · (.+?) · .*?</h2><dl><dt>alt</dt><dd>(.*?)</dd>", said)
+        assert sorted(sections) == [("A.jpg", "Photos"), ("a.jpg", "Photos")], sections
+    assert "Which one?" not in said

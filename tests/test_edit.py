@@ -24,7 +24,7 @@ from urllib.parse import quote
 import pillow_heif
 import psutil
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .conftest import fixture_folder, fixture_photo, run_gallery, said
 from .support.editor import Editor, editing, start_editor
@@ -51,6 +51,30 @@ def event_folder(parent: Path) -> Path:
     shutil.copy2(fixture_photo("prairie_falcon.jpg"), source / ODD_NAME)
     (source / "captions.toml").write_text(HAND_WRITTEN, encoding="utf-8")
     return source
+
+
+def entries(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Everything under FOLDER, files and folders, by name: (inode, mtime, size), so any new,
+    replaced or rewritten entry shows."""
+    return {
+        str(p.relative_to(folder)): (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        for p in folder.rglob("*")
+        if (stat := p.lstat())
+    }
+
+
+def identities(folder: Path) -> set[tuple[int, int]]:
+    """(device, inode) of every file under FOLDER: a file hard linked elsewhere is the same there."""
+    return {(stat.st_dev, stat.st_ino) for p in folder.rglob("*") if p.is_file() and (stat := p.stat())}
+
+
+def main_size(source: Path, max_edge: int = 2048) -> tuple[int, int]:
+    """The main image's size as the docs promise it: the photo upright, its long edge capped at
+    `image.max_edge` (2048 by default), never upscaled, its shape kept."""
+    with Image.open(source) as image:
+        width, height = ImageOps.exif_transpose(image).size
+    scale = min(1.0, max_edge / max(width, height))
+    return round(width * scale), round(height * scale)
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -312,7 +336,7 @@ def test_a_malformed_captions_file_is_said_and_never_overwritten(tmp_path: Path)
 # ---- publishing ------------------------------------------------------------------------------------
 
 
-def test_publish_is_byte_identical_to_gallery_process(tmp_path: Path) -> None:
+def test_publish_is_byte_identical_to_gallery_process(tmp_path: Path, private_cache: Path) -> None:
     source = event_folder(tmp_path)
     originals = digests(source)
     (tmp_path / "a").mkdir()
@@ -320,6 +344,7 @@ def test_publish_is_byte_identical_to_gallery_process(tmp_path: Path) -> None:
     post = "2024-06-23-trip.md"
     options = ("--name", "trip", "--title", "Trade mission", "-w", "320", "-w", "640", "--post-file")
     with editing(source, tmp_path / "a" / "out", *options, str(tmp_path / "a" / post)) as editor:
+        reviewed = identities(private_cache)  # review's renders: the address is given out after them
         editor.json("PATCH", "/api/photos/DSCN0010.jpg", {"alt": "Delegates on the terrace, at noon"})
         editor.json("PATCH", "/api/photos/kodak-dc240.jpg", {"skip": True})
         editor.json("PUT", "/api/order", ["Landscape_6.jpg", "DSCN0010.jpg"])
@@ -343,7 +368,22 @@ def test_publish_is_byte_identical_to_gallery_process(tmp_path: Path) -> None:
     assert len([name for name in files if name.endswith(".jpeg")]) == 5  # one main image each
     for name in files:
         assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
-    for photo in expected["photos"]:
+    # Publishing took review's renders: each image is a hard link to a file review made in the
+    # private folder (on the same file system: both lie under the test's temporary folder).
+    images = [name for name in files if not name.endswith(".json")]
+    assert len(images) >= 3 * 5  # a main image, variants and a thumbnail each
+    taken = {name for name in images if ((ours / name).stat().st_dev, (ours / name).stat().st_ino) in reviewed}
+    assert taken == set(images), f"rendered again instead of taken from review: {sorted(set(images) - taken)}"
+    # Main images as the docs size them, from the sources' own sizes: the two ordered by hand first,
+    # then the other three (kodak-dc240 skipped) in capture order, whichever that is.
+    mains = []
+    for number in range(1, 6):
+        with Image.open(ours / f"trip-{number:02d}.jpeg") as image:
+            mains.append(image.size)
+    assert mains[:2] == [main_size(fixture_photo("Landscape_6.jpg")), main_size(fixture_photo("DSCN0010.jpg"))]
+    others = (fixture_photo("Canon_40D.jpg"), fixture_photo("IMG_2682.heic"), source / ODD_NAME)
+    assert sorted(mains[2:]) == sorted(map(main_size, others))
+    for photo in expected["photos"]:  # and what the run says of them is true
         main = next(o for o in photo["outputs"] if o["role"] == "main")
         with Image.open(ours / Path(main["path"]).name) as image:
             assert image.size == (main["width"], main["height"])
@@ -358,6 +398,7 @@ def test_the_editor_holds_the_output_folder_and_ctrl_c_exits_0(tmp_path: Path) -
     source = fixture_folder(tmp_path, "DSCN0010.jpg", "kodak-dc240.jpg")
     out = tmp_path / "out"
     with editing(source, out) as editor:
+        before = entries(out)
         second = start_editor(source, out, log=tmp_path / "second.log")
         try:
             stdout, _ = second.communicate(timeout=120)
@@ -371,7 +412,8 @@ def test_the_editor_holds_the_output_folder_and_ctrl_c_exits_0(tmp_path: Path) -
         for stderr in (second_said, blocked.stderr):
             assert f"another gallery run (pid {editor.process.pid}) is writing to {out}" in stderr, stderr
             assert len(said(stderr.strip())) == 1 and "Traceback" not in stderr
-        assert blocked.returncode == 2 and not (out / "DSCN0010.jpeg").exists()
+        assert blocked.returncode == 2
+        assert entries(out) == before, "the refused runs wrote nothing in the output folder"
         status, body = editor.call("POST", "/api/publish")  # the editor's own publish is not refused
         assert status == 200 and json.loads(body)["ok"], body
         editor.process.send_signal(signal.SIGINT)

@@ -4,7 +4,8 @@ Two photos (one burst: the same frame twice, apart only in a byte after the imag
 arbitrary byte names: line breaks, escape sequences, quotes and brackets that mean something in
 TOML, bytes that are not UTF-8, NFD spellings. Through `captions --skip-suggested` (whose notes name
 the other frame of the burst), `process --json -v`, `process --dry-run --json` and `inspect --json`:
-captions.toml stays valid TOML with one key per photo as names.display_name writes it, a second
+captions.toml stays valid TOML with one key per photo, written as the docs say names are (NFC, a
+byte that is not UTF-8 as `\\xNN`; computed here from the bytes typed), a second
 `captions` adds nothing, stdout is valid UTF-8 JSON, and stderr holds one line per message (one
 summary line; no name starts a line of its own or sends a control character to the terminal).
 The commands run in this process (typer's CliRunner): a few small examples, not hundreds.
@@ -17,6 +18,7 @@ import os
 import re
 import tempfile
 import tomllib
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,6 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.names import display_name
 
 from .conftest import fixture_photo
 
@@ -49,6 +50,11 @@ def gallery(*args: str | Path) -> tuple[int, bytes, str]:
     return result.exit_code, result.stdout_bytes, result.stderr
 
 
+def written_name(raw: bytes) -> str:
+    """A file name as docs/usage.md says gallery writes it: NFC, a byte that is not UTF-8 as `\\xNN`."""
+    return unicodedata.normalize("NFC", raw.decode("utf-8", "backslashreplace"))
+
+
 def as_json(stdout: bytes) -> object:
     return json.loads(stdout.decode("utf-8"))  # strict: bytes that are not UTF-8 fail here
 
@@ -65,12 +71,12 @@ def test_any_file_name_is_safe_in_everything_gallery_writes(first: bytes, second
         photos, out, small = work / "photos", work / "out", work / "small.toml"
         photos.mkdir()
         small.write_text(SMALL, encoding="utf-8")
-        paths = []
+        paths, keys = [], set()
         for index, raw in enumerate((b"a-" + first + b".jpg", b"b-" + second + b".jpg")):
             path = Path(os.fsdecode(bytes(photos) + b"/" + raw))
             path.write_bytes(PHOTO + bytes([index]))  # a burst: the same frame, other bytes after its end
             paths.append(path)
-        keys = {display_name(path) for path in paths}
+            keys.add(written_name(raw))
 
         code, _, stderr = gallery("captions", photos, "--skip-suggested", "--out", out, "--config", small)
         assert code == 0, stderr

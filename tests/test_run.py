@@ -25,11 +25,23 @@ PHOTOS = ("kodak-dc240.jpg", "DSCN0010.jpg", "canon_hdr_NO.jpg")
 
 
 def _tree(folder: Path) -> dict[str, str]:
-    """Every file under FOLDER (dotfiles included) with a digest of its bytes."""
+    """Everything under FOLDER (dotfiles included): each file with a digest of its bytes, each folder
+    as "folder", so an empty folder made where nothing belongs is seen too."""
     if not folder.exists():
         return {}
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
+        str(p.relative_to(folder)): "folder" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+    }
+
+
+def _files_by_inode(folder: Path) -> dict[tuple[int, int], tuple[Path, int]]:
+    """Every file under FOLDER by its identity (device, inode), with its path and mtime: a file hard
+    linked elsewhere is the same entry there."""
+    return {
+        (stat.st_dev, stat.st_ino): (p, stat.st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and (stat := p.stat())
     }
 
 
@@ -44,6 +56,7 @@ def test_an_output_folder_among_the_photos_is_refused(command: str, inside: str,
     assert completed.returncode == 2, completed.stderr
     assert "inside the photo folder" in completed.stderr and "Traceback" not in completed.stderr
     assert _tree(source) == before, "nothing was written among the photos"
+    assert inside == "" or not (source / inside).exists(), "the output folder is not even created"
 
 
 def test_skipping_every_photo_empties_the_block_and_says_so(tmp_path: Path) -> None:
@@ -74,19 +87,31 @@ def test_review_captions_and_preview_write_nothing_where_the_site_publishes(tmp_
     for command in (["review", "--json"], ["captions", "--skip-suggested"], ["preview"]):
         completed = run_gallery(command[0], source, "--out", out, *command[1:], cwd=tmp_path)
         assert completed.returncode == 0, completed.stderr
+    assert list(site.iterdir()) == [], "review, captions and preview created nothing in the site, not even a folder"
     assert _tree(site) == {}, "review, captions and preview wrote into the site"
     assert set(_tree(source)) == {*PHOTOS, "captions.toml"}, "only captions.toml is written beside the photos"
 
 
-def test_process_after_review_takes_its_renders(tmp_path: Path) -> None:
+def test_process_after_review_takes_its_renders(tmp_path: Path, private_cache: Path) -> None:
     """The private folder's renders are taken by `process` (no photo rendered twice), byte for byte what a
     run without review writes."""
     source = fixture_folder(tmp_path, *PHOTOS)
+    earlier = _files_by_inode(private_cache)
     reviewed = run_gallery("review", source, "--out", tmp_path / "out", "--json")
     assert reviewed.returncode == 0, reviewed.stderr
+    renders = {key: found for key, found in _files_by_inode(private_cache).items() if key not in earlier}
     after_review = run_gallery("process", source, "--out", tmp_path / "out", "--name", "t", "--json")
     alone = run_gallery("process", source, "--out", tmp_path / "alone", "--name", "t", "--json")
     assert after_review.returncode == alone.returncode == 0
+    # Judged by the files themselves: the private folder lies on the same file system as the output
+    # folder (both under the test's temporary folder), so a render taken is a hard link to review's.
+    published = sorted((tmp_path / "out").glob("t-*"))
+    assert len(published) == len(list((tmp_path / "alone").glob("t-*"))) >= 3 * len(PHOTOS)
+    for path in published:
+        stat = path.stat()
+        assert (stat.st_dev, stat.st_ino) in renders, f"{path.name} was rendered again, not taken from review"
+    assert _files_by_inode(private_cache).items() >= renders.items(), "process wrote nothing in the private folder"
+    assert [p.name for p in (tmp_path / "alone").glob("t-*") if p.stat().st_nlink != 1] == [], "alone, all rendered"
     assert [p["rendered"] for p in json.loads(after_review.stdout)["photos"]] == [False] * len(PHOTOS)
     assert [p["rendered"] for p in json.loads(alone.stdout)["photos"]] == [True] * len(PHOTOS)
     visible = re.compile(r"t-.*")

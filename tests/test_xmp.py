@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import struct
@@ -50,14 +51,33 @@ def extended_segments(extended: bytes, guid: str, parts: int = 3, order: tuple[i
     return [segments[index] for index in order]
 
 
-def jpeg(*segments: bytes) -> bytes:
-    """A real JPEG from Pillow, with SEGMENTS inserted after its JFIF APP0 segment."""
+@functools.cache
+def plain_jpeg() -> bytes:
+    """A real JPEG from Pillow, without XMP."""
     buffer = io.BytesIO()
     Image.new("RGB", (16, 16), (200, 120, 40)).save(buffer, "JPEG")
-    data = buffer.getvalue()
+    return buffer.getvalue()
+
+
+def jpeg(*segments: bytes) -> bytes:
+    """A real JPEG from Pillow, with SEGMENTS inserted after its JFIF APP0 segment."""
+    data = plain_jpeg()
     assert data[2:4] == b"\xff\xe0"
     end_of_app0 = 4 + int.from_bytes(data[4:6], "big")
     return data[:end_of_app0] + b"".join(segments) + data[end_of_app0:]
+
+
+def app1_payloads(data: bytes) -> list[range]:
+    """Where the payload of each APP1 segment of a JPEG built here lies, read by walking its segments
+    (marker, two-byte length) up to the start of the image data."""
+    spans, pos = [], 2
+    while data[pos : pos + 2] != b"\xff\xda":
+        assert data[pos] == 0xFF, f"no segment marker at {pos}"
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if data[pos + 1] == 0xE1:
+            spans.append(range(pos + 4, pos + 2 + length))
+        pos += 2 + length
+    return spans
 
 
 EXTENDED = packet(
@@ -73,18 +93,22 @@ STANDARD = packet(
 
 def jpeg_packets(data: bytes) -> list[bytes]:
     """A JPEG's XMP as gallery reads it (image/metadata.py): the APP1 segments Pillow found, assembled
-    by xmp.packets. A header Pillow cannot read fails the photo before its XMP is asked for: none."""
+    by xmp.packets. Every JPEG given here is built for its XMP to be read: one Pillow refuses would
+    never reach xmp.packets, so it fails the test instead of passing for "no XMP"."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            app1 = [payload for marker, payload in getattr(image, "applist", []) if marker == "APP1"]
-    except Exception:
-        return []
-    return xmp.packets(app1)
+            kind, applist = image.format, image.applist
+    except Exception as error:  # whatever Pillow raises, the file tests nothing
+        pytest.fail(f"Pillow refused a JPEG built to test XMP: {error!r}")
+    assert kind == "JPEG", kind
+    return xmp.packets([payload for marker, payload in applist if marker == "APP1"])
 
 
 def read(data: bytes) -> xmp.Xmp | None:
-    """A file's XMP: a JPEG's segments, else a search of its bytes (what Pillow does not expose)."""
-    return xmp.parse_all(jpeg_packets(data) or xmp.find_packets(data))
+    """A file's XMP as gallery reads it: a JPEG's segments, else (or when they hold none) a search of
+    its bytes (what Pillow does not expose)."""
+    packets = jpeg_packets(data) if data.startswith(b"\xff\xd8") else []
+    return xmp.parse_all(packets or xmp.find_packets(data))
 
 
 @pytest.fixture(scope="module")
@@ -140,27 +164,60 @@ def test_incomplete_or_inconsistent_extended_packets_are_dropped():
     assert jpeg_packets(jpeg(*segments)) == []
 
 
-def test_truncated_and_malformed_segments_never_raise(extended_jpeg):
-    end_of_headers = extended_jpeg.index(b"\xff\xda")
-    for length in range(end_of_headers + 1):
-        packets = jpeg_packets(extended_jpeg[:length])
-        assert len(packets) <= 2
-        if len(packets) == 2:
-            assert packets[1] == EXTENDED
-    short = b"\xff\xd8" + b"\xff\xe1\x00\x01" + b"\xff\xe1\xff\xff" + standard_segment(STANDARD)
-    assert jpeg_packets(short) == []
-    header_only = b"\xff\xd8" + app1(xmp.EXTENDED_HEADER + GUID.encode()[:10])
-    assert jpeg_packets(header_only) == []
-    assert jpeg_packets(b"") == [] and jpeg_packets(b"GIF89a") == []
+def test_truncated_segments_never_raise(extended_jpeg):
+    """Every APP1 payload of the extended fixture cut short at every length, framed as a valid
+    segment of a JPEG Pillow opens: gallery gets each cut payload, and reads what is left whole."""
+    payloads = [bytes(extended_jpeg[span.start : span.stop]) for span in app1_payloads(extended_jpeg)]
+    assert len(payloads) == 4 and payloads[0] == xmp.STANDARD_HEADER + STANDARD.encode()
+    assert jpeg_packets(jpeg(*map(app1, payloads))) == [STANDARD.encode(), EXTENDED]
+    for index, whole in enumerate(payloads):
+        for length in range(len(whole)):
+            cut = [*payloads[:index], whole[:length], *payloads[index + 1 :]]
+            packets = jpeg_packets(jpeg(*map(app1, cut)))
+            assert packets == xmp.packets(cut), "Pillow hands gallery the cut payload as it is"
+            if index > 0:  # an extended chunk cut short: the packet has a gap, the standard one stands
+                assert packets == [STANDARD.encode()], (index, length)
+            elif length < len(xmp.STANDARD_HEADER):  # no standard packet, so no extended one either
+                assert packets == [], length
+            else:
+                assert packets[0] == whole[len(xmp.STANDARD_HEADER) : length] and len(packets) <= 2, length
+                assert packets[1:] in ([], [EXTENDED]), length
+
+
+def test_malformed_segments_never_raise():
+    """Payloads too short for their header, or extended chunks declaring impossible lengths and
+    offsets, in JPEGs Pillow opens: skipped, never raised on."""
+    standard = standard_segment(STANDARD)
+    header = xmp.EXTENDED_HEADER + GUID.encode("ascii")
+    for segment in (
+        app1(b""),
+        app1(b"\xff"),
+        app1(xmp.STANDARD_HEADER[:-1]),
+        app1(xmp.EXTENDED_HEADER),
+        app1(xmp.EXTENDED_HEADER + GUID.encode()[:10]),
+        app1(header + struct.pack(">II", 0, 0) + EXTENDED),  # full length 0
+        app1(header + struct.pack(">II", xmp.MAX_PACKET + 1, 0) + EXTENDED),  # beyond the bound
+        app1(header + struct.pack(">II", len(EXTENDED), 0xFFFFFFFF) + EXTENDED),  # past its end
+        app1(header + struct.pack(">II", len(EXTENDED) // 2, 0) + EXTENDED),  # longer than it says
+    ):
+        assert jpeg_packets(jpeg(segment)) == [], segment[:60]
+        assert jpeg_packets(jpeg(standard, segment)) == [STANDARD.encode()], segment[:60]
+        assert jpeg_packets(jpeg(segment, standard)) == [STANDARD.encode()], segment[:60]
+    assert xmp.packets([]) == [] and read(b"") is None and read(b"GIF89a") is None
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_corrupted_jpegs_never_raise(extended_jpeg, data):
+    """Bytes changed inside the APP1 payloads (the segments' framing kept, so Pillow opens the file
+    and gallery reads what it hands over)."""
+    inside = [position for span in app1_payloads(extended_jpeg) for position in span]
     corrupt = bytearray(extended_jpeg)
     for _ in range(data.draw(st.integers(1, 8))):
-        corrupt[data.draw(st.integers(0, len(corrupt) - 1))] = data.draw(st.integers(0, 255))
-    for found in jpeg_packets(bytes(corrupt)) + xmp.find_packets(bytes(corrupt)):
+        corrupt[data.draw(st.sampled_from(inside))] = data.draw(st.integers(0, 255))
+    packets = jpeg_packets(bytes(corrupt))
+    assert len(packets) <= 2
+    for found in packets + xmp.find_packets(bytes(corrupt)):
         if (parsed := xmp.parse(found)) is not None:
             parsed.properties()
             parsed.text(xmp.DC, "description")
